@@ -1,0 +1,99 @@
+"""The pin: which upstream release every anchor refers to, and how to re-create that tree.
+
+The TOML file is the machine's truth; UPSTREAM_PIN.md is generated from it for people (and kept
+fresh by a test), so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotator import atomic
+from annotator.errors import ConfigError
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+_HEADER = (
+    "# The upstream tree every anchor in this repository is checked against.\n"
+    "# Rewritten only by `annotate rebase`; `annotate fetch` re-creates upstream/ from it.\n"
+)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One exact upstream release: its sdist and the git commit it was cut from."""
+
+    package: str
+    version: str
+    commit: str
+    sdist: str
+    sha256: str
+
+    def to_toml(self) -> str:
+        """Serialise in a fixed key order so rewrites produce minimal diffs."""
+        body = "".join(
+            f'{key} = "{getattr(self, key)}"\n'
+            for key in ("package", "version", "commit", "sdist", "sha256")
+        )
+        return _HEADER + body
+
+
+def read(path: Path) -> Pin:
+    """Load and validate a pin file; any problem is a one-line ConfigError naming the file."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: pin file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    missing = [k for k in ("package", "version", "commit", "sdist", "sha256") if k not in data]
+    if missing:
+        raise ConfigError(f"{path}: missing key(s) {', '.join(missing)}")
+    pin = Pin(**{k: str(data[k]) for k in ("package", "version", "commit", "sdist", "sha256")})
+    if len(pin.sha256) != 64 or not _HEX.match(pin.sha256):
+        raise ConfigError(f"{path}: sha256 must be 64 lowercase hex digits")
+    if not _HEX.match(pin.commit):
+        raise ConfigError(f"{path}: commit must be a hex git commit id")
+    return pin
+
+
+def write(path: Path, pin: Pin) -> None:
+    """Atomically replace the pin file."""
+    atomic.write_text(path, pin.to_toml())
+
+
+def render_page(pin: Pin, pin_file_name: str = "UPSTREAM_PIN.toml") -> str:
+    """The human page: what is pinned and the exact commands that re-create the tree."""
+    return f"""# Upstream pin
+
+<!-- Generated from {pin_file_name} by `annotate pin-page`; do not edit by hand. -->
+
+Every anchor in this repository cites **{pin.package} {pin.version}** (git commit `{pin.commit}`).
+
+| field | value |
+|---|---|
+| package | `{pin.package}` |
+| version | `{pin.version}` |
+| commit | `{pin.commit}` |
+| sdist | `{pin.sdist}` |
+| sha256 | `{pin.sha256}` |
+
+## Re-create the tree
+
+```bash
+annotate fetch
+```
+
+This downloads `{pin.sdist}` from the package index pip is configured with, checks its sha256
+against the value above and the commit id recorded in `vllm/_version.py`, and unpacks it into
+`upstream/` (a second run with the tree in place does nothing). Without this tool: download
+`{pin.sdist}` from the package index's simple page for `{pin.package}`, then
+
+```bash
+echo "{pin.sha256}  {pin.sdist}" | sha256sum -c -
+mkdir upstream && tar -xzf {pin.sdist} -C upstream --strip-components=1
+grep commit_id upstream/vllm/_version.py   # must name {pin.commit}
+```
+"""
