@@ -1,0 +1,107 @@
+"""Find the citations (anchors) in course documents: markdown files and Python comments/docstrings.
+
+This is the public face of the scanner. The grammar of one line lives in
+:mod:`annotator.anchors.grammar` (labels and code spans in :mod:`annotator.anchors.text`), the
+document context that continuations and basenames need in :mod:`annotator.anchors.context`,
+markdown blocks in :mod:`annotator.anchors.markdown`, Python sources in :mod:`annotator.anchors.python`.
+
+Conventions a writer needs to know:
+
+* ``path:line — Label`` with an em or en dash, ``--`` or ``-``, spaces optional, ``()`` optional,
+  inside or outside backticks; ranges ``:390–392``, ``:390-392``, ``:L390-L392``, ``path L390-L392``.
+  The path must end in a source-like extension (``.py``, ``.md``, ``.cu``, ``.h``, ``.toml``, …).
+* ``upstream/…`` and ``…/upstream/…`` mean the tree root; a bare basename is resolved against the
+  tree (by the resolver, helped by :attr:`Anchor.near_dir`).
+* ``:443 — label`` continues the file of the previous citation in the same paragraph, list or table.
+* A label that is a dotted identifier, optionally ending in ``()``, is a *symbol*: the named
+  definition must contain the cited line. Any other label is *prose*.
+* Markdown links count when their target runs through ``upstream/`` and ends in ``#L333`` or
+  ``#L333-L352``; the link text is the label (a lone plain word such as ``here`` is none).
+* Code blocks (indented, or fenced) are skipped, unless a fence's info string contains the word
+  ``anchors`` (```` ```anchors ```` or ```` ```text anchors ````): then every line is read.
+* In a table row, an anchor without a label takes the row's symbol-like cell (backticked, a
+  call, dotted, snake_case or CamelCase).
+* In Python, only comments and statement-level strings (docstrings) are read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from annotator.anchors.markdown import scan_markdown
+from annotator.anchors.python import scan_python
+from annotator.errors import InputError
+from annotator.records import Anchor
+
+if TYPE_CHECKING:
+    from annotator.config import Config
+
+DOC_SUFFIXES = (".md", ".py")
+_SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox"})
+
+
+def scan_text(text: str, doc: str, *, python: bool = False) -> list[Anchor]:
+    """Every anchor in ``text`` in reading order; ``doc`` names the document in the records.
+
+    Args:
+        text: the whole document.
+        doc: its name in findings (a project-relative path, usually).
+        python: read it as Python source (comments and docstrings only) instead of markdown.
+    """
+    return scan_python(text, doc) if python else scan_markdown(text, doc)
+
+
+def scan_file(path: Path, doc: str | None = None) -> list[Anchor]:
+    """Read and scan one document; ``.py`` files as Python, everything else as markdown.
+
+    Raises:
+        InputError: the file is missing, unreadable, binary (has a NUL byte) or not UTF-8.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise InputError(f"{path}: binary file, not scanned for anchors")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 (byte {exc.start}), not scanned for anchors") from None
+    return scan_text(text, doc if doc is not None else path.as_posix(), python=path.suffix == ".py")
+
+
+def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path]:
+    """Expand directories to their ``*.md``/``*.py`` files; sorted, de-duplicated.
+
+    Inside a directory, hidden directories, virtualenvs and caches are skipped, and so are the
+    configured upstream tree and site directory (they are what we cite and what we build, not
+    course material). A file named explicitly is always kept, whatever its suffix.
+
+    Raises:
+        InputError: a path does not exist.
+    """
+    skip: set[Path] = set()
+    if config is not None:
+        skip = {config.upstream_dir.resolve(), (config.root / config.site.site_dir).resolve()}
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            found.add(path)
+        elif path.is_dir():
+            found.update(_walk(path, skip))
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return sorted(found)
+
+
+def _walk(top: Path, skip: set[Path]) -> list[Path]:
+    out: list[Path] = []
+    for entry in sorted(top.iterdir()):
+        if entry.is_dir():
+            if entry.name in _SKIP_DIRS or entry.name.startswith(".") or entry.resolve() in skip:
+                continue
+            out.extend(_walk(entry, skip))
+        elif entry.suffix in DOC_SUFFIXES and entry.is_file():
+            out.append(entry)
+    return out
