@@ -45,15 +45,16 @@ def configured_index_url() -> str:
     for var in ("ANNOTATE_INDEX_URL", "PIP_INDEX_URL"):
         if os.environ.get(var):
             return os.environ[var]
-    import subprocess
-    import sys
+    from pip._internal.configuration import Configuration, ConfigurationError
 
-    out = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
-    ).stdout
-    match = re.search(r"^(?:global|:env:)\.index-url='([^']+)'", out, re.M)
-    if match:
-        return match.group(1)
+    try:  # read pip's own configuration files in-process; a subprocess costs ~1 s
+        conf = Configuration(isolated=False)
+        conf.load()
+        for key, value in conf.items():
+            if key.endswith(".index-url") and value:
+                return str(value)
+    except ConfigurationError:
+        pass
     from pip._internal.models.index import PyPI  # pip's own default, so we name no host here
 
     return PyPI.simple_url

@@ -1,0 +1,203 @@
+"""``annotate rebase --to VERSION``: re-anchor every citation to another upstream release.
+
+Fetches and indexes the target in the cache (never in upstream/), maps every anchor of the
+documents from the pinned tree to it, and — unless ``--dry-run`` — rewrites the anchors in place,
+moves the pin and swaps upstream/ to the new tree, all or nothing. Exit 0 when every anchor
+mapped, 1 when some are missing, 2 on errors (raised as AnnotateError).
+
+The text report lists every anchor that moved or needs attention, then the unified diff of each
+piece of cited code that changed, so a maintainer can review the prose in one read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from annotator import fetch, pin
+from annotator.commands.output import progress_bar, stdout
+from annotator.config import Config
+from annotator.errors import InputError, TreeMissingError
+from annotator.fetch import Release
+from annotator.rebase import REBASE_STATUSES, Location, Rebased, TreeView
+
+MAX_DIFF_LINES = 120  # per piece of code; a rewritten 7,000-line class is summarised, not dumped
+
+
+def run(config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str) -> int:
+    """Map, report and (unless ``dry_run``) rewrite; returns the exit code."""
+    from annotator.rebase import commit, pin_for
+
+    the_pin = pin.read(config.pin_file)
+    _check_pinned_tree(config, the_pin)
+    started = time.perf_counter()
+    with progress_bar(fmt == "text") as update:
+        release, new_root = _target(config, the_pin, to, update)
+        old, new, records, changes, scanned = _map(config, paths, the_pin, release, new_root, update, dry_run)
+    if not dry_run:
+        commit(
+            changes,
+            pin_file=config.pin_file,
+            pin_page=config.pin_page,
+            new_pin=pin_for(release, new_root) if release else None,
+            upstream=config.upstream_dir,
+            new_tree=new_root if release else None,
+            scanned=scanned,
+        )
+    seconds = time.perf_counter() - started
+    if fmt == "json":
+        sys.stdout.write(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=1) + "\n")
+    else:
+        outcome = _outcome(dry_run, release, the_pin, changes, new.version)
+        _print_text(records, old, new, f"{summarize(records, len(scanned))}; {outcome} ({seconds:.2f} s)")
+    return 1 if any(r.status == "missing" for r in records) else 0
+
+
+def _map(
+    config: Config, paths: list[Path], the_pin: pin.Pin, release: Release | None, new_root: Path, update,
+    dry_run: bool,
+):
+    """Scan the documents, resolve them in the pinned tree, map them, plan the rewrite."""
+    from annotator.anchors import iter_documents
+    from annotator.index import open_index
+    from annotator.rebase import map_findings, plan
+    from annotator.resolve import resolve
+
+    old_index = open_index(config.upstream_dir, config.cache_dir, progress=update)
+    new_index = old_index if release is None else open_index(new_root, config.cache_dir, progress=update)
+    old = TreeView(old_index, the_pin.version)
+    new = TreeView(new_index, release.version if release else the_pin.version)
+    documents = _read(iter_documents(paths, config) if paths else config.doc_paths(), config)
+    anchors = [a for _, _, found in documents.values() for a in found]
+    records = map_findings(resolve(anchors, old_index), old, new)
+    texts = {d: (p, data) for d, (p, data, _) in documents.items()}
+    records, changes = plan(records, texts, new_index.paths, through_cst=not dry_run)
+    records.sort(key=lambda r: (r.anchor.doc, r.anchor.doc_line, r.anchor.doc_col))
+    return old, new, records, changes, {p: data for p, data, _ in documents.values()}
+
+
+def _check_pinned_tree(config: Config, the_pin: pin.Pin) -> None:
+    marker = fetch.read_marker(config.upstream_dir)
+    if not marker or marker.get("version") != the_pin.version:
+        raise TreeMissingError(
+            f"{config.upstream_dir}: does not hold the pinned {the_pin.package} {the_pin.version}; "
+            "run `annotate fetch` first"
+        )
+
+
+def _target(config: Config, the_pin: pin.Pin, to: str, update) -> tuple[Release | None, Path]:
+    """The target release and its tree; (None, upstream/) when it is the pinned one."""
+    wanted = to.removeprefix("v")
+    if wanted == the_pin.version:
+        return None, config.upstream_dir
+    cached = _cached(config, the_pin.package, wanted)
+    release, root = cached or fetch.fetch_version(to, the_pin.package, config.cache_dir, None, update)
+    if release.version == the_pin.version:
+        return None, config.upstream_dir
+    return release, root
+
+
+def _cached(config: Config, package: str, version: str) -> tuple[Release, Path] | None:
+    """An exact version already materialised (and hash-checked) in the cache: no index query."""
+    tree = config.cache_dir / "trees" / f"{package}-{version}"
+    sdist = config.cache_dir / "sdists" / f"{package}-{version}.tar.gz"
+    marker = fetch.read_marker(tree)
+    if not (marker and marker.get("version") == version and marker.get("sha256") and sdist.is_file()):
+        return None
+    return Release(package, version, sdist.name, sdist.as_uri(), marker["sha256"]), tree
+
+
+def _read(docs: list[Path], config: Config) -> dict[str, tuple[Path, bytes, list]]:
+    """doc name → (file, its bytes, its anchors): each document is read once, so the rewrite
+    applies to exactly the text that was scanned. An unreadable document is a warning."""
+    from annotator.anchors import scan_text
+
+    out = {}
+    for path in docs:
+        name = doc_name(path, config.root)
+        try:
+            data = path.read_bytes()
+            if b"\x00" in data:
+                raise InputError(f"{path}: binary file, not scanned for anchors")
+            text = data.decode("utf-8")
+        except OSError as exc:
+            print(f"warning: {path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            continue
+        except UnicodeDecodeError:
+            print(f"warning: {path}: not UTF-8, not scanned for anchors", file=sys.stderr)
+            continue
+        except InputError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
+            continue
+        out[name] = (path, data, scan_text(text, name, python=path.suffix == ".py"))
+    return out
+
+
+def doc_name(path: Path, root: Path) -> str:
+    """A document's name in the records: relative to the project, else to the cwd, else absolute."""
+    full = path.resolve()
+    for base in (root.resolve(), Path.cwd().resolve()):
+        if full.is_relative_to(base):
+            return full.relative_to(base).as_posix()
+    return full.as_posix()
+
+
+def summarize(records: list[Rebased], n_docs: int) -> str:
+    """One line: anchors, documents, counts by status, and how many need a re-read."""
+    counts = Counter(r.status for r in records)
+    parts = ", ".join(f"{counts[s]} {s}" for s in REBASE_STATUSES if counts[s])
+    changed = sum(r.body_changed for r in records)
+    return f"{len(records)} anchors in {n_docs} documents: {parts or 'none'}; {changed} cite changed code"
+
+
+def _outcome(dry_run: bool, release: Release | None, the_pin: pin.Pin, changes: dict, version: str) -> str:
+    if release is None:
+        return f"already pinned to {the_pin.package} {the_pin.version}: nothing to do"
+    verb = "would rewrite" if dry_run else "rewrote"
+    moved = "" if dry_run else f"; pin and upstream/ moved to {release.package} {version}"
+    return f"{verb} {len(changes)} documents{moved}" + (" (dry run: nothing written)" if dry_run else "")
+
+
+def _loc(loc: Location | None) -> str:
+    if loc is None:
+        return "—"
+    end = f"-{loc.line_end}" if loc.line_end is not None else ""
+    return f"{loc.path}:{loc.line}{end}"
+
+
+def _print_text(records: list[Rebased], old: TreeView, new: TreeView, summary: str) -> None:
+    from rich.text import Text
+
+    from annotator.rebase import review_diff
+
+    console = stdout()
+    style = {"missing": "red", "renamed": "yellow", "moved-file": "yellow", "moved": "cyan"}
+    for r in records:
+        if r.status == "unchanged" and not r.body_changed:
+            continue
+        flags = f"  confidence {r.confidence:.2f}" + ("  code changed" if r.body_changed else "")
+        console.print(Text.assemble(
+            f"{r.anchor.doc}:{r.anchor.doc_line}  ", (f"{r.status:<10}", style.get(r.status, "")),
+            f"  {_loc(r.old)} → {_loc(r.new)}  {r.anchor.label or ''}{flags}",
+        ))
+        for note in ([r.message] if r.message else []) + [f"candidate: {c}" for c in r.candidates]:
+            console.print(Text(f"      {note}"))
+    shown: set[tuple] = set()
+    diffs = [(r, d) for r in records if (d := review_diff(r, old, new))]
+    if diffs:
+        console.print(Text(f"\nCode changed under {len(diffs)} anchors — re-read the prose around them:", style="bold"))
+    for r, diff in diffs:
+        key = (r.old_span, r.new_span)
+        if key in shown:
+            console.print(Text(f"\n{r.anchor.doc}:{r.anchor.doc_line}: same code as shown above"))
+            continue
+        shown.add(key)
+        console.print(Text(f"\n{r.anchor.doc}:{r.anchor.doc_line}  {r.anchor.text}", style="bold"))
+        for line in diff[:MAX_DIFF_LINES]:
+            console.print(Text(line, style={"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")))
+        if len(diff) > MAX_DIFF_LINES:
+            console.print(Text(f"… {len(diff) - MAX_DIFF_LINES} more diff lines"))
+    console.print(Text(summary, style="bold"))
