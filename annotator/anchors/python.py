@@ -70,10 +70,21 @@ def _is_doc_string(tokens: list[tokenize.TokenInfo], i: int) -> bool:
 def _scan_token(ctx: DocumentContext, tok: tokenize.TokenInfo) -> None:
     """Scan a token's text line by line; offsets map back to the file because it is verbatim."""
     row, col = tok.start
-    for k, part in enumerate(tok.string.split("\n")):
+    text = _mask_quotes(tok.string) if tok.type == tokenize.STRING else tok.string
+    for k, part in enumerate(text.split("\n")):
         line = " " * (col if k == 0 else 0) + part.rstrip("\r")
         for cite in scan_line(line):
             ctx.add(row + k, line, cite)
+
+
+def _mask_quotes(literal: str) -> str:
+    """Blank a string literal's prefix and quotes (same length), so a label stops before them."""
+    body = literal.lstrip("rRbBuUfF")
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[:1]
+    head = len(literal) - len(body) + len(quote)
+    if len(literal) < head + len(quote):
+        return literal
+    return " " * head + literal[head : len(literal) - len(quote)] + " " * len(quote)
 
 
 def _scan_comment_lines(ctx: DocumentContext, lines: list[str], first_row: int) -> None:

@@ -72,3 +72,12 @@ def test_crlf_sources_keep_columns() -> None:
     src = "x = 1\r\n# upstream: a/b.py:7 — Foo\r\n"
     ((line, col, path, n, _, label),) = _rows(src)
     assert (line, col, path, n, label) == (2, 13, "a/b.py", 7, "Foo")
+
+
+def test_docstring_quotes_never_join_the_label():
+    """A one-line docstring's closing quotes end the label, which stays a symbol label."""
+    from annotator.anchors import scan_text
+
+    src = 'def f():\n    """upstream: vllm/v1/core/block_pool.py:333 — BlockPool.get_new_blocks()"""\n'
+    (anchor,) = scan_text(src, "m.py", python=True)
+    assert anchor.label == "BlockPool.get_new_blocks()" and anchor.label_kind == "symbol"
