@@ -38,7 +38,7 @@ EXTENSIONS = (
     "jinja", "j2", "tpl", "proto", "rs", "go", "js", "ts", "html", "css", "metal",
 )  # fmt: skip
 _EXT = "|".join(sorted(EXTENSIONS, key=len, reverse=True))
-_FILE = rf"(?:[\w+-][\w.+-]*\.(?:{_EXT})|Dockerfile|Makefile)"
+_FILE = rf"(?:\.?[\w+-][\w.+-]*\.(?:{_EXT})|Dockerfile|Makefile)"
 _LINES = r"(?P<l1>\d{1,7})(?:[-–]L?(?P<l2>\d{1,7}))?(?![\w]|\.\d|[-–]\d)"
 
 ANCHOR_RE = re.compile(

@@ -116,3 +116,11 @@ def test_cite_is_a_frozen_record() -> None:
     assert isinstance(c, Cite)
     with pytest.raises(AttributeError):
         c.line = 4  # type: ignore[misc]
+
+
+def test_dotfile_at_tree_root_is_an_anchor():
+    """A root-level dotfile such as .pre-commit-config.yaml:190 is recognised."""
+    from annotator.anchors import scan_text
+
+    (anchor,) = scan_text("See `.pre-commit-config.yaml:190 — the hook list`.", "d.md")
+    assert (anchor.path, anchor.line) == (".pre-commit-config.yaml", 190)
