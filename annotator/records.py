@@ -74,7 +74,11 @@ class CallSite:
 
 @dataclass(frozen=True, slots=True)
 class AttrType:
-    """``self.attr = Ctor(...)`` inside ``Class.__init__``: lets the call graph follow ``self.attr.m()``."""
+    """The class of ``self.attr`` as ``Class.__init__`` sets it: lets the call graph follow ``self.attr.m()``.
+
+    ``ctor`` is the class expression from a constructor call (``self.x = Pool()``), an annotation
+    (``self.x: Pool``) or an annotated parameter (``p: Pool`` then ``self.x = p``).
+    """
 
     cls: str
     attr: str

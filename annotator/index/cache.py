@@ -1,0 +1,182 @@
+"""The index's on-disk cache: per-file entries keyed by content hash, plus one pack per tree.
+
+* ``files/ab/<sha256>.marshal`` — one file's extraction, written when that file is parsed, so a
+  lazy ``verify`` that touches a few files reads a few small entries.
+* ``packs/<hash of the tree's root path>.marshal`` — every entry of one tree in a single file,
+  written by a bulk load (which writes no per-file entries: creating thousands of small files
+  costs more than parsing them on some filesystems), so a warm ``load_all`` reads one file
+  instead of 3,000 and a lazy reader finds any file there too. Inside, entries are still keyed
+  by content hash; after an edit the old pack still serves every unchanged file.
+
+Entries are plain tuples (see :mod:`annotator.index.parse`) serialised with :mod:`marshal`, the
+fastest loader for such data; the directory name (:func:`cache_tag`) changes with the schema,
+the Python version (marshal's format), the extractor's source and the grammar build. A cache entry is disposable: writes
+are atomic (temp file + rename) but not fsynced — a lost entry is simply re-parsed — and any
+entry that fails to load is treated as missing.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from annotator.records import AttrType, CallSite, ClassBases, FileIndex, RawImport, Symbol
+
+SCHEMA = 4  # bump whenever the entry or pack shape changes
+
+
+@lru_cache(maxsize=1)
+def cache_tag() -> str:
+    """Directory name that changes whenever a cached entry could differ for the same file bytes.
+
+    It folds in the schema, the Python version (marshal's format), the source of the extractor
+    and the size of the compiled grammar, so a fix to :mod:`annotator.index.parse` or a new
+    tree-sitter-python never serves stale results. Cheap: two stats and one small read.
+    """
+    import tree_sitter_python
+
+    from annotator.index import parse as index_parse
+
+    h = hashlib.sha256(Path(index_parse.__file__).read_bytes())
+    grammar = Path(tree_sitter_python.__file__).parent
+    for lib in sorted(grammar.glob("_binding*")):
+        h.update(f"{lib.name}:{lib.stat().st_size}".encode())
+    return f"v{SCHEMA}-py{sys.version_info[0]}{sys.version_info[1]}-{h.hexdigest()[:12]}"
+
+
+class Cache:
+    """Where one tree's index entries live; safe to share between processes (atomic renames)."""
+
+    def __init__(self, base: Path, root: Path) -> None:
+        self.base = Path(base) / cache_tag()
+        key = hashlib.sha256(str(Path(root).resolve()).encode("utf-8")).hexdigest()[:20]
+        self.pack_path = self.base / "packs" / f"{key}.marshal"
+
+    def entry_path(self, digest: str) -> Path:
+        """The per-file entry of content ``digest``."""
+        return self.base / "files" / digest[:2] / f"{digest}.marshal"
+
+    def read_entry(self, digest: str) -> tuple | None:
+        """The cached extraction of content ``digest``, or None (absent or unreadable)."""
+        return loads(self.read_entry_bytes(digest))
+
+    def read_entry_bytes(self, digest: str) -> bytes | None:
+        """The marshalled entry of content ``digest`` as stored, or None when absent."""
+        try:
+            return self.entry_path(digest).read_bytes()
+        except OSError:
+            return None
+
+    def write_entry(self, digest: str, entry: tuple) -> None:
+        """Store one extraction; a failure to write (read-only cache) is not an error."""
+        try:
+            _replace(self.entry_path(digest), marshal.dumps(entry))
+        except OSError:
+            pass
+
+    def read_pack(self) -> dict[str, bytes]:
+        """digest → marshalled entry for this tree's last bulk load; {} when there is none.
+
+        Entries stay marshalled so reading the pack costs milliseconds: a lazy reader decodes
+        only the few files it asks for, a bulk load decodes them all.
+        """
+        try:
+            pack = marshal.loads(self.pack_path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        return pack if isinstance(pack, dict) else {}
+
+    def write_pack(self, pack: dict[str, bytes]) -> None:
+        """Replace this tree's pack (only the digests the tree holds now, so it never grows stale)."""
+        try:
+            _replace(self.pack_path, marshal.dumps(pack))
+        except OSError:
+            pass
+
+
+def loads(blob: bytes | None) -> tuple | None:
+    """A marshalled entry back as a tuple; None for None or for bytes that do not load."""
+    if blob is None:
+        return None
+    try:
+        entry = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return entry if isinstance(entry, tuple) else None
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Temp file + rename in the target's directory: readers see the old entry or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many records at once.
+
+    Decoding a tree allocates ~300k tracked objects; left on, the collector rescans the growing
+    heap again and again and more than doubles the time. Nothing built here forms a cycle.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _call_sites(callers: tuple, callees: tuple, lines: tuple) -> tuple[CallSite, ...]:
+    """CallSite records without running the dataclass ``__init__`` (a third of the warm load).
+
+    A frozen slots dataclass's generated ``__init__`` only assigns each slot; assigning through
+    the slot descriptors directly builds identical, equal objects in about two thirds the time.
+    """
+    new = object.__new__
+    set_caller, set_callee, set_line = _CALL_SLOTS
+    out = []
+    append = out.append
+    for caller, callee, line in zip(callers, callees, lines):
+        site = new(CallSite)
+        set_caller(site, caller)
+        set_callee(site, callee)
+        set_line(site, line)
+        append(site)
+    return tuple(out)
+
+
+_CALL_SLOTS = (CallSite.caller.__set__, CallSite.callee.__set__, CallSite.line.__set__)
+
+
+def decode(entry: tuple, path: str, module: str, digest: str) -> FileIndex:
+    """Rebuild the records of one encoded extraction for the file at ``path``."""
+    n_lines, summary, symbols, imports, calls, attrs, bases, errors = entry
+    return FileIndex(
+        path=path,
+        module=module,
+        digest=digest,
+        n_lines=n_lines,
+        summary=summary,
+        symbols=tuple([Symbol(*s) for s in symbols]),
+        imports=tuple([RawImport(m, n, lv, ln, a) for m, n, lv, ln, a in imports]),
+        calls=_call_sites(*calls),
+        attr_types=tuple([AttrType(*a) for a in attrs]),
+        bases=tuple([ClassBases(c, b) for c, b in bases]),
+        errors=tuple(errors),
+    )
