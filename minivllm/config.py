@@ -1,0 +1,224 @@
+"""Engine configuration: the model's shape, the KV cache, the scheduler.
+
+Each is a frozen record built once at start-up; nothing downstream may
+change them, so every component sees the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from minivllm.core.kv_cache_utils import cdiv
+
+SUPPORTED_MODEL_TYPES = ("llama", "mistral")
+
+
+# upstream: vllm/config/model.py:117 — ModelConfig
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture numbers read from a checkpoint's ``config.json``."""
+
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    head_dim: int
+    rms_norm_eps: float
+    rope_theta: float
+    max_position_embeddings: int
+    tie_word_embeddings: bool = False
+    attention_bias: bool = False
+    mlp_bias: bool = False
+    eos_token_id: int | None = None
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> ModelConfig:
+        """Validate a parsed ``config.json`` and keep the fields we use.
+
+        Raises:
+            ValueError: For model types, activations or RoPE variants this
+                engine does not implement (rather than computing wrong logits).
+        """
+        model_type = cfg.get("model_type")
+        if model_type not in SUPPORTED_MODEL_TYPES:
+            raise ValueError(f"model_type {model_type!r} not supported; use one of {SUPPORTED_MODEL_TYPES}")
+        if cfg.get("hidden_act", "silu") != "silu":
+            raise ValueError(f"hidden_act {cfg['hidden_act']!r} not supported (only silu)")
+        rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+        if rope.get("rope_type", rope.get("type", "default")) != "default":
+            raise ValueError(f"rope type {rope.get('rope_type')!r} not supported (only default)")
+        heads = cfg["num_attention_heads"]
+        eos = cfg.get("eos_token_id")
+        return cls(
+            vocab_size=cfg["vocab_size"],
+            hidden_size=cfg["hidden_size"],
+            intermediate_size=cfg["intermediate_size"],
+            num_hidden_layers=cfg["num_hidden_layers"],
+            num_attention_heads=heads,
+            num_key_value_heads=cfg.get("num_key_value_heads") or heads,
+            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rope_theta=rope.get("rope_theta", cfg.get("rope_theta", 10000.0)),
+            max_position_embeddings=cfg.get("max_position_embeddings", 2048),
+            tie_word_embeddings=cfg.get("tie_word_embeddings", False),
+            attention_bias=cfg.get("attention_bias", False),
+            mlp_bias=cfg.get("mlp_bias", False),
+            eos_token_id=eos[0] if isinstance(eos, list) else eos,
+        )
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path) -> ModelConfig:
+        """Read ``config.json`` from a checkpoint directory."""
+        path = Path(model_dir) / "config.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no config.json; is this a Hugging Face checkpoint directory?")
+        return cls.from_dict(json.loads(path.read_text()))
+
+
+# upstream: vllm/config/cache.py:42 — CacheConfig
+@dataclass(frozen=True)
+class CacheConfig:
+    """Shape of the paged KV cache.
+
+    Attributes:
+        block_size: Tokens per block.
+        num_blocks: Physical blocks including the null block.
+        enable_prefix_caching: Reuse full blocks across requests.
+    """
+
+    block_size: int
+    num_blocks: int
+    enable_prefix_caching: bool = True
+
+
+# upstream: vllm/config/scheduler.py:26 — SchedulerConfig
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Limits of one scheduling step.
+
+    Attributes:
+        max_num_batched_tokens: Token budget of one forward pass.
+        max_num_seqs: Most requests running at once.
+        max_model_len: Longest sequence (prompt + output) allowed.
+        long_prefill_token_threshold: Per-request cap on tokens in one step,
+            so one long prompt cannot take the whole budget; 0 disables.
+        enable_chunked_prefill: Allow a prompt to be split across steps.
+    """
+
+    max_num_batched_tokens: int = 512
+    max_num_seqs: int = 64
+    max_model_len: int = 2048
+    long_prefill_token_threshold: int = 0
+    enable_chunked_prefill: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_num_batched_tokens < 1 or self.max_num_seqs < 1:
+            raise ValueError("max_num_batched_tokens and max_num_seqs must be >= 1")
+        if not self.enable_chunked_prefill and self.max_num_batched_tokens < self.max_model_len:
+            raise ValueError(
+                "without chunked prefill, max_num_batched_tokens must be >= max_model_len "
+                f"({self.max_num_batched_tokens} < {self.max_model_len}), or long prompts never run"
+            )
+        if not self.enable_chunked_prefill and self.long_prefill_token_threshold > 0:
+            raise ValueError("long_prefill_token_threshold splits prompts: it needs chunked prefill")
+
+
+def kv_bytes_per_block(model: ModelConfig, block_size: int, dtype: torch.dtype) -> int:
+    """Bytes one block occupies across all layers (keys and values)."""
+    elem = torch.empty((), dtype=dtype).element_size()
+    return 2 * model.num_hidden_layers * block_size * model.num_key_value_heads * model.head_dim * elem
+
+
+def default_num_blocks(
+    model: ModelConfig,
+    block_size: int,
+    dtype: torch.dtype,
+    max_num_seqs: int,
+    max_model_len: int,
+    kv_cache_memory_bytes: int,
+) -> int:
+    """Blocks that fit the memory budget, but no more than a full batch needs."""
+    by_memory = kv_cache_memory_bytes // kv_bytes_per_block(model, block_size, dtype)
+    by_need = max_num_seqs * cdiv(max_model_len, block_size) + 1
+    return max(2, min(by_memory, by_need))
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine is built from."""
+
+    model_dir: str
+    model: ModelConfig
+    cache: CacheConfig
+    scheduler: SchedulerConfig
+    dtype: torch.dtype = torch.float32
+    seed: int = 0
+
+
+# upstream: vllm/engine/arg_utils.py:412 — EngineArgs
+@dataclass(frozen=True)
+class EngineArgs:
+    """User-facing knobs; ``create_engine_config`` turns them into an ``EngineConfig``.
+
+    Attributes:
+        model: Checkpoint directory (config.json + safetensors).
+        block_size: Tokens per KV block.
+        num_kv_blocks: Blocks in the pool (null block included); None derives
+            it from ``kv_cache_memory_bytes``.
+        kv_cache_memory_bytes: Memory budget for the KV cache.
+        max_num_batched_tokens: Token budget per step.
+        max_num_seqs: Most requests in flight.
+        max_model_len: Longest sequence; None means the model's limit.
+        long_prefill_token_threshold: Per-request token cap per step (0 = off).
+        enable_chunked_prefill: Split long prompts across steps.
+        enable_prefix_caching: Reuse cached prompt blocks across requests.
+        dtype: Weights and KV cache dtype.
+        seed: Seed for requests that sample without their own seed.
+    """
+
+    model: str
+    block_size: int = 16
+    num_kv_blocks: int | None = None
+    kv_cache_memory_bytes: int = 1 << 30
+    max_num_batched_tokens: int = 512
+    max_num_seqs: int = 64
+    max_model_len: int | None = None
+    long_prefill_token_threshold: int = 0
+    enable_chunked_prefill: bool = True
+    enable_prefix_caching: bool = True
+    dtype: torch.dtype = torch.float32
+    seed: int = 0
+
+    # upstream: vllm/engine/arg_utils.py:1697 — EngineArgs.create_engine_config()
+    def create_engine_config(self) -> EngineConfig:
+        """Resolve defaults against the checkpoint and check the pieces fit.
+
+        Raises:
+            ValueError: If the pool cannot hold even one full-length
+                sequence (the scheduler would then never make progress).
+        """
+        model = ModelConfig.from_dir(self.model)
+        max_len = min(self.max_model_len or model.max_position_embeddings, model.max_position_embeddings)
+        num_blocks = self.num_kv_blocks or default_num_blocks(
+            model, self.block_size, self.dtype, self.max_num_seqs, max_len, self.kv_cache_memory_bytes
+        )
+        if num_blocks - 1 < cdiv(max_len, self.block_size):
+            raise ValueError(
+                f"{num_blocks} KV blocks of {self.block_size} tokens cannot hold one "
+                f"{max_len}-token sequence; raise num_kv_blocks or lower max_model_len"
+            )
+        scheduler = SchedulerConfig(
+            max_num_batched_tokens=self.max_num_batched_tokens,
+            max_num_seqs=self.max_num_seqs,
+            max_model_len=max_len,
+            long_prefill_token_threshold=self.long_prefill_token_threshold,
+            enable_chunked_prefill=self.enable_chunked_prefill,
+        )
+        cache = CacheConfig(self.block_size, num_blocks, self.enable_prefix_caching)
+        return EngineConfig(str(self.model), model, cache, scheduler, self.dtype, self.seed)

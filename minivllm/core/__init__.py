@@ -1,0 +1,1 @@
+"""Scheduling-side bookkeeping: blocks, KV-cache manager, scheduler (no tensors here)."""

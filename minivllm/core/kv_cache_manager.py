@@ -1,0 +1,149 @@
+"""Per-request block tables on top of the block pool.
+
+The scheduler asks two questions here: "how much of this prompt is already
+cached?" (``get_computed_blocks``) and "can this request grow by n tokens?"
+(``allocate_slots``). A refusal changes nothing, so the scheduler can react
+(preempt someone, or wait) without undoing half an allocation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from minivllm.core.block_pool import BlockPool
+from minivllm.core.kv_cache_utils import KVCacheBlock, cdiv
+from minivllm.request import Request
+
+
+# upstream: vllm/v1/core/kv_cache_manager.py:110 — KVCacheManager
+class KVCacheManager:
+    """Maps each request id to the ordered list of blocks holding its KV.
+
+    Args:
+        num_blocks: Physical blocks in the pool (the null block included).
+        block_size: Tokens per block.
+        enable_caching: Whether to reuse blocks across requests (prefix caching).
+    """
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:111 — KVCacheManager.__init__()
+    def __init__(self, num_blocks: int, block_size: int, enable_caching: bool = True) -> None:
+        self.block_size = block_size
+        self.enable_caching = enable_caching
+        self.block_pool = BlockPool(num_blocks, enable_caching)
+        self.req_to_blocks: dict[str, list[KVCacheBlock]] = {}
+        self.num_cached_block: dict[str, int] = {}
+
+    @property
+    def usage(self) -> float:
+        """Fraction of the pool in use (0..1)."""
+        return self.block_pool.get_usage()
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:194 — KVCacheManager.get_computed_blocks()
+    def get_computed_blocks(self, request: Request) -> tuple[list[KVCacheBlock], int]:
+        """Longest run of the request's leading full blocks found in the cache.
+
+        The last prompt token is always left out of the hit, even when the
+        whole prompt is cached: the step still needs one token's forward
+        pass to produce the logits for the first output token.
+
+        Returns:
+            The hit blocks (not yet referenced) and the tokens they cover.
+        """
+        if not self.enable_caching:
+            return [], 0
+        max_hit_blocks = (request.num_tokens - 1) // self.block_size
+        hits: list[KVCacheBlock] = []
+        for block_hash in request.block_hashes[:max_hit_blocks]:
+            block = self.block_pool.get_cached_block(block_hash)
+            if block is None:
+                break
+            hits.append(block)
+        return hits, len(hits) * self.block_size
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:236 — KVCacheManager.allocate_slots()
+    def allocate_slots(
+        self,
+        request: Request,
+        num_new_tokens: int,
+        num_new_computed_tokens: int = 0,
+        new_computed_blocks: Sequence[KVCacheBlock] = (),
+        num_lookahead_tokens: int = 0,
+    ) -> list[KVCacheBlock] | None:
+        """Make room for ``num_new_tokens`` more tokens of ``request``.
+
+        Args:
+            request: The request; ``num_computed_tokens`` tokens of it already
+                have blocks.
+            num_new_tokens: Tokens to compute this step.
+            num_new_computed_tokens: Tokens covered by ``new_computed_blocks``
+                (a prefix-cache hit found this step).
+            new_computed_blocks: Cache-hit blocks to adopt, from
+                ``get_computed_blocks``.
+            num_lookahead_tokens: Extra slots reserved but not hashed (room
+                for speculative tokens).
+
+        Returns:
+            The newly allocated blocks, or None if the pool is too small — in
+            which case nothing was changed.
+        """
+        blocks = self.req_to_blocks.get(request.request_id, [])
+        num_tokens = (
+            request.num_computed_tokens + num_new_computed_tokens + num_new_tokens
+        )
+        num_needed = (
+            cdiv(num_tokens + num_lookahead_tokens, self.block_size)
+            - len(blocks)
+            - len(new_computed_blocks)
+        )
+        # Idle cache-hit blocks sit in the free queue: adopting them shrinks
+        # what is left for fresh allocations.
+        num_idle_hits = sum(1 for b in new_computed_blocks if b.ref_cnt == 0)
+        if num_needed > self.block_pool.get_num_free_blocks() - num_idle_hits:
+            return None
+        self.block_pool.touch(new_computed_blocks)
+        new_blocks = self.block_pool.get_new_blocks(max(num_needed, 0))
+        blocks = self.req_to_blocks.setdefault(request.request_id, [])
+        blocks.extend(new_computed_blocks)
+        blocks.extend(new_blocks)
+        if self.enable_caching:
+            self.cache_blocks(request, min(num_tokens, request.num_tokens))
+        return new_blocks
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:544 — KVCacheManager.cache_blocks()
+    def cache_blocks(self, request: Request, num_tokens: int) -> None:
+        """Register the request's blocks that ``num_tokens`` tokens fill.
+
+        Called at allocation time, before the step computes them: within a
+        step every layer writes all new keys and values before any query
+        reads them, so a request scheduled in the same step may already
+        hit these blocks.
+        """
+        num_full = num_tokens // self.block_size
+        num_cached = self.num_cached_block.get(request.request_id, 0)
+        if num_full <= num_cached:
+            return
+        blocks = self.req_to_blocks[request.request_id]
+        self.block_pool.cache_full_blocks(request, blocks, num_cached, num_full)
+        self.num_cached_block[request.request_id] = num_full
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:429 — KVCacheManager.free()
+    def free(self, request: Request) -> None:
+        """Release the request's blocks, last block first.
+
+        The pool evicts in the order blocks are freed, so freeing the tail
+        first keeps a prefix's head — the part other requests are most
+        likely to share — in the cache the longest.
+        """
+        blocks = self.req_to_blocks.pop(request.request_id, [])
+        self.num_cached_block.pop(request.request_id, None)
+        self.block_pool.free_blocks(reversed(blocks))
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:540 — KVCacheManager.get_block_ids()
+    def get_block_ids(self, request_id: str) -> list[int]:
+        """The request's block table as block ids (empty if it has none)."""
+        return [b.block_id for b in self.req_to_blocks.get(request_id, ())]
+
+    # upstream: vllm/v1/core/kv_cache_manager.py:460 — KVCacheManager.reset_prefix_cache()
+    def reset_prefix_cache(self) -> bool:
+        """Drop every cached prefix (only possible when no request holds blocks)."""
+        return self.block_pool.reset_prefix_cache()

@@ -1,0 +1,1 @@
+"""The continuous-batching scheduler and the records it hands to the model runner."""

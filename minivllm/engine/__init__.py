@@ -1,0 +1,1 @@
+"""The step loop and the conversion of token updates into user outputs."""

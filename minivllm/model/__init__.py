@@ -1,0 +1,1 @@
+"""The Llama-style model, its layers, and checkpoint loading."""

@@ -1,0 +1,1 @@
+"""The model runner: per-step inputs, the forward pass, per-request sampling state."""

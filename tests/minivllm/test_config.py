@@ -1,0 +1,79 @@
+"""Tests for minivllm.config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from minivllm.config import EngineArgs, ModelConfig, SchedulerConfig, default_num_blocks, kv_bytes_per_block
+
+BASE = {
+    "model_type": "llama",
+    "vocab_size": 300,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "max_position_embeddings": 128,
+}
+
+
+def test_rope_theta_from_new_and_old_layouts() -> None:
+    """rope_theta is read from rope_parameters (transformers 5) or the top level."""
+    new = ModelConfig.from_dict({**BASE, "rope_parameters": {"rope_type": "default", "rope_theta": 5e5}})
+    old = ModelConfig.from_dict({**BASE, "rope_theta": 1e4})
+    assert new.rope_theta == 5e5 and old.rope_theta == 1e4
+
+
+def test_defaults_for_kv_heads_and_head_dim() -> None:
+    """Missing kv-head count means plain MHA; missing head_dim is hidden/heads."""
+    cfg = ModelConfig.from_dict(BASE)
+    assert cfg.num_key_value_heads == 4 and cfg.head_dim == 16
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"model_type": "gpt2"}, {"hidden_act": "gelu"}, {"rope_scaling": {"rope_type": "llama3"}}],
+)
+def test_unsupported_variants_are_rejected(extra: dict) -> None:
+    """Architectures we would compute wrongly raise instead of loading."""
+    with pytest.raises(ValueError):
+        ModelConfig.from_dict({**BASE, **extra})
+
+
+def test_missing_config_names_the_path(tmp_path: Path) -> None:
+    """A directory without config.json gives an error naming it."""
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        ModelConfig.from_dir(tmp_path)
+
+
+def test_num_blocks_from_memory_is_capped_by_need() -> None:
+    """The default pool is the smaller of what memory allows and what a full batch needs."""
+    cfg = ModelConfig.from_dict(BASE)
+    per_block = kv_bytes_per_block(cfg, 16, torch.float32)
+    assert per_block == 2 * 2 * 16 * 4 * 16 * 4
+    assert default_num_blocks(cfg, 16, torch.float32, 4, 128, 10 * per_block) == 10
+    assert default_num_blocks(cfg, 16, torch.float32, 4, 128, 1 << 30) == 4 * 8 + 1
+
+
+def test_engine_args_reject_a_pool_smaller_than_one_sequence(tmp_path: Path) -> None:
+    """A pool that cannot hold one max-length sequence is refused up front."""
+    (tmp_path / "config.json").write_text(json.dumps(BASE))
+    with pytest.raises(ValueError, match="cannot hold"):
+        EngineArgs(str(tmp_path), block_size=16, num_kv_blocks=4).create_engine_config()
+    cfg = EngineArgs(str(tmp_path), block_size=16, num_kv_blocks=9, max_model_len=1000).create_engine_config()
+    assert cfg.scheduler.max_model_len == 128 and cfg.cache.num_blocks == 9
+
+
+def test_scheduler_config_checks() -> None:
+    """Settings that would stall the scheduler are rejected."""
+    with pytest.raises(ValueError):
+        SchedulerConfig(max_num_batched_tokens=64, max_model_len=128, enable_chunked_prefill=False)
+    with pytest.raises(ValueError):
+        SchedulerConfig(
+            max_num_batched_tokens=256, max_model_len=128,
+            enable_chunked_prefill=False, long_prefill_token_threshold=8,
+        )
