@@ -62,13 +62,20 @@ def scan_file(path: Path, doc: str | None = None) -> list[Anchor]:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise InputError(f"{path}: binary file, not scanned for anchors")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"{path}:{_line_of(data, nul)}: binary file (NUL byte), not scanned for anchors")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 (byte {exc.start}), not scanned for anchors") from None
+        where = f"{path}:{_line_of(data, exc.start)}"
+        raise InputError(f"{where}: not UTF-8 (byte {exc.start}), not scanned for anchors") from None
     return scan_text(text, doc if doc is not None else path.as_posix(), python=path.suffix == ".py")
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """1-based line number of a byte offset, so errors point at the offending line."""
+    return data.count(b"\n", 0, offset) + 1
 
 
 def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path]:

@@ -40,15 +40,15 @@ def test_scan_file_picks_the_scanner_by_suffix(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("data", "words"),
-    [(b"a.py:3\x00\x01", "binary"), (b"caf\xe9 a.py:3", "not UTF-8")],
+    [(b"ok\na.py:3\x00\x01", "binary"), (b"ok\ncaf\xe9 a.py:3", "not UTF-8")],
 )
 def test_unreadable_documents_raise_input_error_naming_the_file(tmp_path: Path, data: bytes, words: str) -> None:
-    """Binary and non-UTF-8 files raise InputError whose message names the file and the reason."""
+    """Binary and non-UTF-8 files raise InputError naming the file, the offending line and the reason."""
     path = tmp_path / "bad.md"
     path.write_bytes(data)
     with pytest.raises(InputError, match=words) as info:
         scan_file(path)
-    assert str(path) in str(info.value)
+    assert f"{path}:2:" in str(info.value)
 
 
 def test_missing_document_raises_input_error(tmp_path: Path) -> None:
