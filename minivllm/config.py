@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -149,6 +150,50 @@ def default_num_blocks(
     return max(2, min(by_memory, by_need))
 
 
+# upstream: vllm/config/speculative.py:74 — SpeculativeConfig
+@dataclass(frozen=True)
+class SpeculativeConfig:
+    """Speculative decoding with a prompt-lookup (n-gram) proposer.
+
+    Attributes:
+        num_speculative_tokens: Draft tokens verified per pass (``k``).
+        method: Only ``"ngram"``: drafts copied from the request's own text.
+        prompt_lookup_min: Shortest suffix matched against earlier text.
+        prompt_lookup_max: Longest suffix matched.
+    """
+
+    num_speculative_tokens: int
+    method: str = "ngram"
+    prompt_lookup_min: int = 2
+    prompt_lookup_max: int = 5
+
+    def __post_init__(self) -> None:
+        if self.method != "ngram":
+            raise ValueError(f"speculative method {self.method!r} not supported (only 'ngram')")
+        if self.num_speculative_tokens < 1:
+            raise ValueError(f"num_speculative_tokens must be >= 1, got {self.num_speculative_tokens}")
+        if not 1 <= self.prompt_lookup_min <= self.prompt_lookup_max:
+            raise ValueError("need 1 <= prompt_lookup_min <= prompt_lookup_max")
+
+
+# upstream: vllm/config/lora.py:31 — LoRAConfig
+@dataclass(frozen=True)
+class LoRAConfig:
+    """Room for adapters in the model.
+
+    Attributes:
+        max_loras: Distinct adapters usable in one step (slots per layer).
+        max_lora_rank: Largest adapter rank accepted.
+    """
+
+    max_loras: int = 1
+    max_lora_rank: int = 16
+
+    def __post_init__(self) -> None:
+        if self.max_loras < 1 or self.max_lora_rank < 1:
+            raise ValueError("max_loras and max_lora_rank must be >= 1")
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Everything the engine is built from."""
@@ -159,6 +204,8 @@ class EngineConfig:
     scheduler: SchedulerConfig
     dtype: torch.dtype = torch.float32
     seed: int = 0
+    speculative: SpeculativeConfig | None = None
+    lora: LoRAConfig | None = None
 
 
 # upstream: vllm/engine/arg_utils.py:412 — EngineArgs
@@ -180,6 +227,11 @@ class EngineArgs:
         enable_prefix_caching: Reuse cached prompt blocks across requests.
         dtype: Weights and KV cache dtype.
         seed: Seed for requests that sample without their own seed.
+        speculative_config: ``SpeculativeConfig`` fields as a dict (e.g.
+            ``{"method": "ngram", "num_speculative_tokens": 4}``), or None.
+        enable_lora: Make the model's linear layers accept adapters.
+        max_loras: Distinct adapters per step.
+        max_lora_rank: Largest adapter rank.
     """
 
     model: str
@@ -194,6 +246,10 @@ class EngineArgs:
     enable_prefix_caching: bool = True
     dtype: torch.dtype = torch.float32
     seed: int = 0
+    speculative_config: dict[str, Any] | None = None
+    enable_lora: bool = False
+    max_loras: int = 1
+    max_lora_rank: int = 16
 
     # upstream: vllm/engine/arg_utils.py:1697 — EngineArgs.create_engine_config()
     def create_engine_config(self) -> EngineConfig:
@@ -221,4 +277,6 @@ class EngineArgs:
             enable_chunked_prefill=self.enable_chunked_prefill,
         )
         cache = CacheConfig(self.block_size, num_blocks, self.enable_prefix_caching)
-        return EngineConfig(str(self.model), model, cache, scheduler, self.dtype, self.seed)
+        spec = SpeculativeConfig(**self.speculative_config) if self.speculative_config else None
+        lora = LoRAConfig(self.max_loras, self.max_lora_rank) if self.enable_lora else None
+        return EngineConfig(str(self.model), model, cache, scheduler, self.dtype, self.seed, spec, lora)

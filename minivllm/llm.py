@@ -9,6 +9,7 @@ from typing import Any
 
 from minivllm.config import EngineArgs
 from minivllm.engine.llm_engine import LLMEngine
+from minivllm.lora.request import LoRARequest
 from minivllm.outputs import RequestOutput
 from minivllm.sampling_params import RequestOutputKind, SamplingParams
 from minivllm.tokenizer import Tokenizer
@@ -35,7 +36,8 @@ class LLM:
         model: Hugging Face checkpoint directory.
         tokenizer: Overrides the checkpoint's tokenizer.
         **engine_kwargs: Any ``EngineArgs`` field (block_size,
-            max_num_batched_tokens, max_num_seqs, enable_prefix_caching, ...).
+            max_num_batched_tokens, max_num_seqs, enable_prefix_caching,
+            speculative_config, enable_lora, max_loras, ...).
     """
 
     # upstream: vllm/entrypoints/llm.py:176 — LLM.__init__()
@@ -53,9 +55,17 @@ class LLM:
         self,
         prompts: Prompt | Sequence[Prompt],
         sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        lora_request: LoRARequest | Sequence[LoRARequest | None] | None = None,
     ) -> list[RequestOutput]:
-        """Generate for all prompts together; outputs come back in prompt order."""
-        ids = self._add_requests(prompts, sampling_params, RequestOutputKind.FINAL_ONLY)
+        """Generate for all prompts together; outputs come back in prompt order.
+
+        Args:
+            prompts: One prompt or several (text or token ids).
+            sampling_params: One for all prompts, or one per prompt.
+            lora_request: One adapter for all prompts, or one (or None) per
+                prompt; requests with different adapters share each step.
+        """
+        ids = self._add_requests(prompts, sampling_params, RequestOutputKind.FINAL_ONLY, lora_request)
         finals: dict[str, RequestOutput] = {}
         engine = self.llm_engine
         while engine.has_unfinished_requests():
@@ -67,6 +77,7 @@ class LLM:
         self,
         prompts: Prompt | Sequence[Prompt],
         sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        lora_request: LoRARequest | Sequence[LoRARequest | None] | None = None,
     ) -> Iterator[RequestOutput]:
         """Yield new tokens and text of every request as soon as a step makes them.
 
@@ -74,7 +85,7 @@ class LLM:
         ``finished=True``. Stopping the iteration early aborts the requests
         still in flight.
         """
-        ids = self._add_requests(prompts, sampling_params, RequestOutputKind.DELTA)
+        ids = self._add_requests(prompts, sampling_params, RequestOutputKind.DELTA, lora_request)
         engine = self.llm_engine
         try:
             while engine.has_unfinished_requests():
@@ -87,18 +98,23 @@ class LLM:
         prompts: Prompt | Sequence[Prompt],
         params: SamplingParams | Sequence[SamplingParams] | None,
         kind: RequestOutputKind,
+        lora: LoRARequest | Sequence[LoRARequest | None] | None = None,
     ) -> list[str]:
-        """Queue every prompt with its params (one shared, or one each)."""
+        """Queue every prompt with its params and adapter (one shared, or one each)."""
         items = normalize_prompts(prompts)
         if params is None:
             params = SamplingParams()
         per_prompt = [params] * len(items) if isinstance(params, SamplingParams) else list(params)
         if len(per_prompt) != len(items):
             raise ValueError(f"{len(items)} prompts but {len(per_prompt)} sampling params")
+        loras = [lora] * len(items) if lora is None or isinstance(lora, LoRARequest) else list(lora)
+        if len(loras) != len(items):
+            raise ValueError(f"{len(items)} prompts but {len(loras)} LoRA requests")
         ids: list[str] = []
         try:
-            for prompt, sp in zip(items, per_prompt):
-                ids.append(self.llm_engine.add_request(prompt, dataclasses.replace(sp, output_kind=kind)))
+            for prompt, sp, lr in zip(items, per_prompt, loras):
+                sp = dataclasses.replace(sp, output_kind=kind)
+                ids.append(self.llm_engine.add_request(prompt, sp, lora_request=lr))
         except Exception:
             self.llm_engine.abort_request(ids)
             raise

@@ -12,7 +12,9 @@ from minivllm.sampling_params import SamplingParams
 if TYPE_CHECKING:
     from minivllm.core.kv_cache_utils import BlockHash
     from minivllm.detokenizer import IncrementalDetokenizer
+    from minivllm.lora.request import LoRARequest
     from minivllm.outputs import Logprob
+    from minivllm.structured_output.request import StructuredOutputRequest
 
 
 # upstream: vllm/v1/engine/__init__.py:42 — FinishReason
@@ -73,6 +75,14 @@ class Request:
             when caching is off.
         extra_hash_keys: Mixed into every block hash (e.g. an adapter name).
         detokenizer: Builds the text; None when ``detokenize`` is off.
+        lora_request: The adapter this request runs with, if any.
+        structured_output_request: Its grammar state, if constrained.
+
+    Attributes:
+        spec_token_ids: Draft tokens proposed for the next step (never part
+            of ``all_token_ids`` until verified).
+        fork_children: Samples of the same prompt (``n > 1``) that wait for
+            this request's prefill to finish, then share its blocks.
     """
 
     # upstream: vllm/v1/request.py:60 — Request.__init__()
@@ -86,6 +96,8 @@ class Request:
         extra_hash_keys: tuple[object, ...] = (),
         detokenizer: IncrementalDetokenizer | None = None,
         arrival_time: float | None = None,
+        lora_request: LoRARequest | None = None,
+        structured_output_request: StructuredOutputRequest | None = None,
     ) -> None:
         if not prompt_token_ids:
             raise ValueError(f"request {request_id}: the prompt is empty")
@@ -105,6 +117,10 @@ class Request:
         self.detokenizer = detokenizer
         self.arrival_time = time.monotonic() if arrival_time is None else arrival_time
         self.first_token_time: float | None = None
+        self.lora_request = lora_request
+        self.structured_output_request = structured_output_request
+        self.spec_token_ids: list[int] = []
+        self.fork_children: list[Request] = []
         self._block_hasher = block_hasher
         self.block_hashes: list[BlockHash] = []
         self.update_block_hashes()
@@ -113,6 +129,12 @@ class Request:
     def num_tokens(self) -> int:
         """Prompt plus generated tokens."""
         return len(self.all_token_ids)
+
+    # upstream: vllm/v1/request.py:243 — Request.num_tokens_with_spec()
+    @property
+    def num_tokens_with_spec(self) -> int:
+        """Known tokens plus the drafts waiting to be verified."""
+        return len(self.all_token_ids) + len(self.spec_token_ids)
 
     @property
     def num_prompt_tokens(self) -> int:
@@ -128,6 +150,17 @@ class Request:
     def max_tokens(self) -> int:
         """The generation cap from the sampling params."""
         return self.sampling_params.max_tokens
+
+    @property
+    def can_speculate(self) -> bool:
+        """Whether drafts may be verified for this request now.
+
+        Penalties and an unmet ``min_tokens`` make each position's
+        distribution depend on the exact tokens before it; those requests
+        decode one token per step instead.
+        """
+        params = self.sampling_params
+        return not params.has_penalties and self.num_output_tokens >= params.min_tokens
 
     # upstream: vllm/v1/request.py:216 — Request.append_output_token_ids()
     def append_output_token_ids(self, token_ids: Sequence[int]) -> None:

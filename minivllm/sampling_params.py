@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 SAMPLING_EPS = 1e-5
 """Temperatures below this are treated as greedy: dividing by a near-zero
@@ -21,6 +22,35 @@ class RequestOutputKind(enum.Enum):
     CUMULATIVE = 0
     DELTA = 1
     FINAL_ONLY = 2
+
+
+# upstream: vllm/sampling_params.py:41 — StructuredOutputsParams
+@dataclass(frozen=True)
+class StructuredOutputsParams:
+    """A constraint the output must satisfy; set exactly one field.
+
+    Attributes:
+        json: A JSON schema (dict or JSON text); the output is one JSON
+            value valid under it.
+        regex: A regular expression the whole output must match.
+        choice: The output is exactly one of these strings.
+        grammar: An EBNF grammar (xgrammar dialect, rule ``root``).
+        json_object: Any JSON object.
+    """
+
+    json: str | dict[str, Any] | None = None
+    regex: str | None = None
+    choice: tuple[str, ...] | None = None
+    grammar: str | None = None
+    json_object: bool = False
+
+    def __post_init__(self) -> None:
+        if self.choice is not None:
+            object.__setattr__(self, "choice", tuple(self.choice))
+        chosen = [self.json is not None, self.regex is not None, self.choice is not None,
+                  self.grammar is not None, self.json_object]
+        if sum(chosen) != 1:
+            raise ValueError("set exactly one of json, regex, choice, grammar, json_object")
 
 
 # upstream: vllm/sampling_params.py:168 — SamplingParams
@@ -52,6 +82,9 @@ class SamplingParams:
         logprobs: Return this many top log-probs per generated token (plus the
             sampled token's); None returns none.
         detokenize: Build output text (needed for stop strings).
+        n: Independent samples to generate from the prompt; the prompt is
+            computed once and its KV shared by all of them.
+        structured_outputs: A grammar constraint on the output, or None.
         output_kind: Cumulative, delta or final-only outputs (see
             ``RequestOutputKind``); ``LLM.generate`` and ``LLM.stream`` set it.
     """
@@ -72,6 +105,8 @@ class SamplingParams:
     include_stop_str_in_output: bool = False
     logprobs: int | None = None
     detokenize: bool = True
+    n: int = 1
+    structured_outputs: StructuredOutputsParams | None = None
     output_kind: RequestOutputKind = RequestOutputKind.CUMULATIVE
 
     # upstream: vllm/sampling_params.py:398 — SamplingParams.__post_init__()
@@ -100,6 +135,11 @@ class SamplingParams:
             (self.logprobs is None or self.logprobs >= 0, "logprobs must be >= 0"),
             (all(self.stop), "stop strings must be non-empty"),
             (self.detokenize or not self.stop, "stop strings need detokenize=True"),
+            (self.n >= 1, f"n must be >= 1, got {self.n}"),
+            # The grammar alone decides where a constrained output may end; a
+            # minimum length could leave no allowed token at all.
+            (self.structured_outputs is None or self.min_tokens == 0,
+             "min_tokens cannot be combined with structured_outputs"),
         ]
         for ok, message in checks:
             if not ok:

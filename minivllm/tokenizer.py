@@ -61,6 +61,11 @@ class HFTokenizer:
         self.eos_token_id = eos_token_id
         self.bos_token_id = bos_token_id
 
+    @property
+    def backend(self) -> object:
+        """The underlying ``tokenizers.Tokenizer`` (grammar backends read its vocabulary)."""
+        return self._tok
+
     def encode(self, text: str) -> list[int]:
         """Ids with the tokenizer's own post-processing (BOS etc.)."""
         return list(self._tok.encode(text).ids)

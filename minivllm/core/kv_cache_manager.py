@@ -32,6 +32,7 @@ class KVCacheManager:
         self.block_pool = BlockPool(num_blocks, enable_caching)
         self.req_to_blocks: dict[str, list[KVCacheBlock]] = {}
         self.num_cached_block: dict[str, int] = {}
+        self.pending_copies: list[tuple[int, int]] = []
 
     @property
     def usage(self) -> float:
@@ -90,24 +91,70 @@ class KVCacheManager:
         num_tokens = (
             request.num_computed_tokens + num_new_computed_tokens + num_new_tokens
         )
+        cow_index = self._shared_write_block(blocks, num_tokens - num_new_tokens, num_new_tokens)
         num_needed = (
             cdiv(num_tokens + num_lookahead_tokens, self.block_size)
             - len(blocks)
             - len(new_computed_blocks)
         )
+        num_fresh = max(num_needed, 0) + (cow_index is not None)
         # Idle cache-hit blocks sit in the free queue: adopting them shrinks
         # what is left for fresh allocations.
         num_idle_hits = sum(1 for b in new_computed_blocks if b.ref_cnt == 0)
-        if num_needed > self.block_pool.get_num_free_blocks() - num_idle_hits:
+        if num_fresh > self.block_pool.get_num_free_blocks() - num_idle_hits:
             return None
         self.block_pool.touch(new_computed_blocks)
-        new_blocks = self.block_pool.get_new_blocks(max(num_needed, 0))
+        new_blocks = self.block_pool.get_new_blocks(num_fresh)
+        if cow_index is not None:
+            self._copy_on_write(blocks, cow_index, new_blocks.pop())
         blocks = self.req_to_blocks.setdefault(request.request_id, [])
         blocks.extend(new_computed_blocks)
         blocks.extend(new_blocks)
         if self.enable_caching:
             self.cache_blocks(request, min(num_tokens, request.num_tokens))
         return new_blocks
+
+    def _shared_write_block(self, blocks: Sequence[KVCacheBlock], first_pos: int, num_new: int) -> int | None:
+        """Index of a block another request also holds that this step would write into.
+
+        Only a forked request's partly filled last block can be in that state:
+        full blocks are never written again, and fresh blocks are private.
+        """
+        index = first_pos // self.block_size
+        if num_new > 0 and index < len(blocks) and blocks[index].ref_cnt > 1:
+            return index
+        return None
+
+    def _copy_on_write(self, blocks: list[KVCacheBlock], index: int, fresh: KVCacheBlock) -> None:
+        """Give the request a private copy of ``blocks[index]`` before it writes there.
+
+        The copy itself is the model runner's job (it owns the tensors): the
+        pair is queued in ``pending_copies`` and travels with the step's
+        ``SchedulerOutput``, so the copy happens before the step's writes.
+        """
+        shared = blocks[index]
+        blocks[index] = fresh
+        self.block_pool.free_blocks([shared])
+        self.pending_copies.append((shared.block_id, fresh.block_id))
+
+    def fork(self, parent: Request, child: Request) -> None:
+        """Let ``child`` share every block of ``parent`` (parallel sampling).
+
+        The child references the same physical blocks, so ``n`` samples of one
+        prompt hold the prompt's KV once; the partly filled last block is
+        copied only when a sample first writes into it (copy-on-write).
+        """
+        if child.request_id in self.req_to_blocks:
+            raise ValueError(f"request {child.request_id} already holds blocks")
+        blocks = self.req_to_blocks.get(parent.request_id, [])
+        self.block_pool.touch(blocks)
+        self.req_to_blocks[child.request_id] = list(blocks)
+        self.num_cached_block[child.request_id] = self.num_cached_block.get(parent.request_id, 0)
+
+    def take_pending_copies(self) -> tuple[tuple[int, int], ...]:
+        """The ``(source, destination)`` block copies queued since the last call."""
+        copies, self.pending_copies = tuple(self.pending_copies), []
+        return copies
 
     # upstream: vllm/v1/core/kv_cache_manager.py:544 — KVCacheManager.cache_blocks()
     def cache_blocks(self, request: Request, num_tokens: int) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from minivllm.outputs import CompletionOutput, EngineCoreOutput, RequestMetrics, RequestOutput
+from minivllm.engine.parallel_sampling import ParentRequest
+from minivllm.outputs import (
+    CompletionOutput,
+    EngineCoreOutput,
+    RequestMetrics,
+    RequestOutput,
+)
 from minivllm.request import Request
 from minivllm.sampling_params import RequestOutputKind
 
@@ -18,9 +24,13 @@ class RequestState:
     of a stop string, which must not appear in the output.
     """
 
-    def __init__(self, request: Request, prompt: str | None) -> None:
+    def __init__(
+        self, request: Request, prompt: str | None, parent: ParentRequest | None = None, index: int = 0
+    ) -> None:
         self.request = request
         self.prompt = prompt
+        self.parent = parent
+        self.index = index
         self.output_kind = request.sampling_params.output_kind
         self.sent_tokens = 0
         self.sent_chars = 0
@@ -67,9 +77,11 @@ class OutputProcessor:
     def __init__(self) -> None:
         self.states: dict[str, RequestState] = {}
 
-    def add_request(self, request: Request, prompt: str | None) -> None:
-        """Start tracking a request."""
-        self.states[request.request_id] = RequestState(request, prompt)
+    def add_request(
+        self, request: Request, prompt: str | None, parent: ParentRequest | None = None, index: int = 0
+    ) -> None:
+        """Start tracking a request (sample ``index`` of ``parent`` when ``n > 1``)."""
+        self.states[request.request_id] = RequestState(request, prompt, parent, index)
 
     # upstream: vllm/v1/engine/output_processor.py:576 — OutputProcessor.process_outputs()
     def process_outputs(self, core_outputs: Iterable[EngineCoreOutput]) -> list[RequestOutput]:
@@ -80,6 +92,8 @@ class OutputProcessor:
             if state is None:
                 continue
             out = state.make_request_output(core.finished)
+            if out is not None and state.parent is not None:
+                out = state.parent.get_outputs(state.index, out)
             if out is not None:
                 outputs.append(out)
             if core.finished:

@@ -83,12 +83,29 @@ class Sampler:
         greedy = logits.argmax(dim=-1)
         if md.all_greedy:
             return greedy
+        drawn = ops.random_sample(self.truncate(logits, md).softmax(dim=-1), md.generators or {}, self.generator)
+        return torch.where(md.temperature > 0, drawn, greedy)
+
+    def truncate(self, logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
+        """Temperature, min-p, top-k and top-p: what a random row's softmax is drawn from.
+
+        Greedy rows are divided by 1 and the truncations always keep the top
+        token, so their argmax is unchanged.
+        """
         logits = ops.apply_temperature(logits, md.temperature)
         if md.min_p is not None:
             logits = ops.apply_min_p(logits, md.min_p)
-        logits = ops.apply_top_k_top_p(logits, md.top_k, md.top_p)
-        drawn = ops.random_sample(logits.softmax(dim=-1), md.generators or {}, self.generator)
-        return torch.where(md.temperature > 0, drawn, greedy)
+        return ops.apply_top_k_top_p(logits, md.top_k, md.top_p)
+
+    def process(self, logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
+        """Everything ``sample`` does to a row except the draw.
+
+        Speculative decoding needs the distribution itself: the rejection
+        sampler compares its probability of each draft token with the
+        proposer's.
+        """
+        logits = self.apply_penalties(logits, md)
+        return logits if md.all_greedy else self.truncate(logits, md)
 
 
 # upstream: vllm/v1/sample/sampler.py:304 — Sampler.gather_logprobs()

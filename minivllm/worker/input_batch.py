@@ -105,3 +105,29 @@ def _blocked_tokens(requests: Sequence[Request], vocab_size: int) -> torch.Tenso
             stops.append(r.eos_token_id)
         mask[i, stops] = True
     return mask
+
+
+def expand_for_drafts(md: SamplingMetadata, counts: Sequence[int]) -> SamplingMetadata:
+    """Repeat row ``i`` ``counts[i]`` times: the parameters of every draft position.
+
+    Only the truncation parameters are repeated. Requests that carry drafts
+    have no penalties and no blocked tokens (``Request.can_speculate``),
+    whose values would differ from one draft position to the next.
+
+    Raises:
+        ValueError: If ``md`` has penalty or blocked-token rows.
+    """
+    if md.output_counts is not None or md.blocked_tokens is not None:
+        raise ValueError("draft rows cannot carry penalties or blocked tokens")
+    idx = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(list(counts), dtype=torch.long))
+
+    def pick(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t[idx]
+
+    return SamplingMetadata(
+        temperature=md.temperature[idx],
+        all_greedy=md.all_greedy,
+        top_k=pick(md.top_k),
+        top_p=pick(md.top_p),
+        min_p=pick(md.min_p),
+    )

@@ -1,4 +1,10 @@
-"""Turns a ``SchedulerOutput`` into one forward pass and one sampled token per request."""
+"""Turns a ``SchedulerOutput`` into one forward pass and the tokens each request emits.
+
+Usually one token per sampling request. A request that carries draft tokens
+is verified in the same pass and may emit several; the samples of an
+``n > 1`` request that fork this step each draw their first token from
+the shared prompt's logits.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,23 @@ from dataclasses import dataclass
 import torch
 
 from minivllm.attention import AttentionMetadata, Workspace, build_attention_metadata
-from minivllm.config import CacheConfig
+from minivllm.config import CacheConfig, LoRAConfig
 from minivllm.core.sched.output import SchedulerOutput
+from minivllm.lora.model_manager import LoRAModelManager
 from minivllm.model.llama import LlamaForCausalLM
 from minivllm.outputs import Logprob, ModelRunnerOutput
 from minivllm.request import Request
-from minivllm.sample.sampler import LogprobsTensors, Sampler
-from minivllm.worker.input_batch import CachedRequestState, make_sampling_metadata
+from minivllm.sample.rejection_sampler import rejection_sample
+from minivllm.sample.sampler import LogprobsTensors, Sampler, gather_logprobs
+from minivllm.spec_decode.metadata import SpecDecodeMetadata
+from minivllm.structured_output.utils import apply_grammar_bitmask
+from minivllm.worker.input_batch import (
+    CachedRequestState,
+    expand_for_drafts,
+    make_sampling_metadata,
+)
+
+TokenLogprobs = tuple[dict[int, Logprob], ...] | None
 
 
 @dataclass(frozen=True)
@@ -25,8 +41,11 @@ class ModelInputs:
         input_ids: ``[T]`` token ids of all scheduled tokens.
         positions: ``[T]`` their positions in their own sequences.
         attn_metadata: Slots and block tables for the attention layers.
-        logits_indices: Batch rows whose hidden state is turned into logits.
-        sampling_rows: Index (into the scheduled requests) of each such row.
+        logits_indices: Batch rows whose hidden state is turned into logits
+            (``k + 1`` per sampling request with ``k`` drafts).
+        sampling_rows: Index (into the scheduled requests) of each request
+            that samples this step.
+        spec: Which logits rows verify drafts and which give the next token.
     """
 
     input_ids: torch.Tensor
@@ -34,6 +53,7 @@ class ModelInputs:
     attn_metadata: AttentionMetadata
     logits_indices: torch.Tensor
     sampling_rows: list[int]
+    spec: SpecDecodeMetadata
 
 
 # upstream: vllm/v1/worker/gpu_model_runner.py:1863 — GPUModelRunner._prepare_inputs()
@@ -42,14 +62,19 @@ def prepare_inputs(so: SchedulerOutput, block_size: int, workspace: Workspace | 
 
     Only requests whose scheduled tokens reach the end of their known tokens
     sample this step; a prefill chunk that stops mid-prompt only fills the
-    cache, so its logits are never computed.
+    cache, so its logits are never computed. Draft tokens follow their
+    request's real tokens, at the next positions, like any other input.
     """
     tokens: list[int] = []
     sampling_rows: list[int] = []
+    drafts: list[tuple[int, ...]] = []
     for i, (req, start, n) in enumerate(zip(so.requests, so.num_computed_tokens, so.num_scheduled_tokens)):
-        tokens.extend(req.all_token_ids[start : start + n])
-        if start + n == req.num_tokens:
+        spec_tokens = so.spec_tokens(i)
+        tokens.extend(req.all_token_ids[start : start + n - len(spec_tokens)])
+        tokens.extend(spec_tokens)
+        if start + n == req.num_tokens + len(spec_tokens):
             sampling_rows.append(i)
+            drafts.append(spec_tokens)
     positions = compute_positions(so.num_computed_tokens, so.num_scheduled_tokens)
     ends = torch.cumsum(torch.tensor(so.num_scheduled_tokens), 0)
     width = max(len(b) for b in so.block_ids)
@@ -58,8 +83,8 @@ def prepare_inputs(so: SchedulerOutput, block_size: int, workspace: Workspace | 
     md = build_attention_metadata(
         list(so.num_scheduled_tokens), context_lens, table, positions, block_size, workspace
     )
-    logits_indices = ends[sampling_rows] - 1
-    return ModelInputs(torch.tensor(tokens), positions, md, logits_indices, sampling_rows)
+    spec = SpecDecodeMetadata.from_drafts(drafts, ends[sampling_rows].tolist())
+    return ModelInputs(torch.tensor(tokens), positions, md, spec.logits_indices, sampling_rows, spec)
 
 
 def compute_positions(starts: Sequence[int], query_lens: Sequence[int]) -> torch.Tensor:
@@ -88,9 +113,16 @@ class ModelRunner:
         model: A loaded model.
         cache_config: Block size and block count of the KV cache.
         seed: Seed of the shared sampling generator.
+        lora_config: Adapter slots to build into the model, or None.
     """
 
-    def __init__(self, model: LlamaForCausalLM, cache_config: CacheConfig, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: LlamaForCausalLM,
+        cache_config: CacheConfig,
+        seed: int = 0,
+        lora_config: LoRAConfig | None = None,
+    ) -> None:
         self.model = model
         self.block_size = cache_config.block_size
         self.vocab_size = model.config.vocab_size
@@ -98,6 +130,9 @@ class ModelRunner:
         self.sampler = Sampler(seed)
         self.states: dict[str, CachedRequestState] = {}
         self.workspace = Workspace()
+        self.lora_manager = (
+            LoRAModelManager(model, lora_config.max_loras, lora_config.max_lora_rank) if lora_config else None
+        )
 
     @property
     def kv_cache_bytes(self) -> int:
@@ -107,47 +142,120 @@ class ModelRunner:
     # upstream: vllm/v1/worker/gpu_model_runner.py:3955 — GPUModelRunner.execute_model()
     @torch.inference_mode()
     def execute_model(self, so: SchedulerOutput) -> ModelRunnerOutput:
-        """Run one step: forward the flattened batch, sample, package the result."""
+        """Run one step: forward the flattened batch, sample or verify, package the result.
+
+        The output is aligned with ``so.requests`` followed by the children of
+        ``so.forks``.
+        """
         self._update_states(so)
         if not so.requests:
             return ModelRunnerOutput((), (), ())
+        copy_kv_blocks(self.kv_caches, so.kv_copies)
+        if self.lora_manager is not None:
+            self.lora_manager.set_active_adapters([r.lora_request for r in so.requests], so.num_scheduled_tokens)
         inputs = prepare_inputs(so, self.block_size, self.workspace)
         hidden = self.model(inputs.input_ids, inputs.positions, self.kv_caches, inputs.attn_metadata)
-        sampled: list[tuple[int, ...]] = [()] * len(so.requests)
-        logprobs: list[tuple[dict[int, Logprob], ...] | None] = [None] * len(so.requests)
+        num_out = len(so.requests) + len(so.forks)
+        sampled: list[tuple[int, ...]] = [()] * num_out
+        logprobs: list[TokenLogprobs] = [None] * num_out
         if inputs.sampling_rows:
             logits = self.model.compute_logits(hidden[inputs.logits_indices])
-            reqs = [so.requests[i] for i in inputs.sampling_rows]
-            self._sample(logits, reqs, inputs.sampling_rows, sampled, logprobs)
-        return ModelRunnerOutput(so.req_ids, tuple(sampled), tuple(logprobs))
+            if so.grammar_bitmask is not None:
+                logits = apply_grammar_bitmask(logits, so.grammar_bitmask)
+            self._sample(logits, so, inputs, sampled, logprobs)
+        req_ids = so.req_ids + tuple(child.request_id for _, child in so.forks)
+        return ModelRunnerOutput(req_ids, tuple(sampled), tuple(logprobs))
 
     def _sample(
         self,
         logits: torch.Tensor,
-        reqs: Sequence[Request],
-        rows: Sequence[int],
+        so: SchedulerOutput,
+        inputs: ModelInputs,
         sampled: list[tuple[int, ...]],
-        logprobs: list[tuple[dict[int, Logprob], ...] | None],
+        logprobs: list[TokenLogprobs],
     ) -> None:
-        """Sample for the rows that reached the end of their tokens; fill the outputs in place."""
+        """Draw each sampling request's next token (and its forks'), then verify drafts.
+
+        Every sampling request's *bonus* row (the position after its last
+        draft, or its only row) is sampled like a plain decode step; a fork
+        child draws from its parent's row with its own parameters.
+        """
+        spec = inputs.spec
+        rows = list(inputs.sampling_rows) + [len(so.requests) + f for f in range(len(so.forks))]
+        parent_of = {row: j for j, row in enumerate(inputs.sampling_rows)}
+        picks = list(range(len(inputs.sampling_rows))) + [parent_of[p] for p, _ in so.forks]
+        reqs = [so.requests[i] for i in inputs.sampling_rows] + [child for _, child in so.forks]
         states = [self.states[r.request_id] for r in reqs]
         md = make_sampling_metadata(reqs, states, self.vocab_size)
-        out = self.sampler(logits, md)
-        token_ids = out.sampled_token_ids.tolist()
+        out = self.sampler(logits[spec.bonus_logits_indices][picks], md)
+        tokens = [[t] for t in out.sampled_token_ids.tolist()]
+        if spec.draft_token_ids.numel():
+            self._verify_drafts(logits, spec, reqs, states, tokens)
         for j, (row, req) in enumerate(zip(rows, reqs)):
-            sampled[row] = (token_ids[j],)
+            sampled[row] = tuple(tokens[j])
             k = req.sampling_params.logprobs
-            if out.logprobs is not None and k is not None:
-                logprobs[row] = (logprobs_for_row(out.logprobs, j, k, token_ids[j]),)
+            if k is None:
+                continue
+            if j < len(spec.num_draft_tokens) and spec.num_draft_tokens[j]:
+                first = int(spec.bonus_logits_indices[j]) - spec.num_draft_tokens[j]
+                logprobs[row] = verified_logprobs(logits[first : first + len(tokens[j])], tokens[j], k)
+            elif out.logprobs is not None:
+                logprobs[row] = (logprobs_for_row(out.logprobs, j, k, tokens[j][0]),)
+
+    def _verify_drafts(
+        self,
+        logits: torch.Tensor,
+        spec: SpecDecodeMetadata,
+        reqs: Sequence[Request],
+        states: Sequence[CachedRequestState],
+        tokens: list[list[int]],
+    ) -> None:
+        """Replace each drafting request's single token by what rejection sampling emits.
+
+        The draft rows get the same penalties-free processing a sampled row
+        would (temperature, min-p, top-k, top-p), so that accepting a draft
+        with the target probability keeps the target distribution.
+        """
+        owners = [j for j, k in enumerate(spec.num_draft_tokens) if k]
+        counts = [spec.num_draft_tokens[j] for j in owners]
+        md = make_sampling_metadata([reqs[j] for j in owners], [states[j] for j in owners], self.vocab_size)
+        target = self.sampler.process(logits[spec.target_logits_indices], expand_for_drafts(md, counts))
+        verified = rejection_sample(
+            spec.draft_token_ids,
+            counts,
+            target,
+            torch.tensor([tokens[j][0] for j in owners]),
+            md.temperature == 0,
+            md.generators or {},
+            self.sampler.generator,
+        )
+        for j, emitted in zip(owners, verified):
+            tokens[j] = emitted
 
     # upstream: vllm/v1/worker/gpu_model_runner.py:1116 — GPUModelRunner._update_states()
     def _update_states(self, so: SchedulerOutput) -> None:
-        """Forget finished requests; create state for requests seen the first time."""
+        """Forget finished requests; create state for requests (and forks) seen the first time."""
         for req_id in so.finished_req_ids:
             self.states.pop(req_id, None)
-        for req in so.requests:
+        for req in [*so.requests, *(child for _, child in so.forks)]:
             if req.request_id not in self.states:
                 self.states[req.request_id] = CachedRequestState(req, self.vocab_size)
+
+
+def verified_logprobs(logits: torch.Tensor, token_ids: Sequence[int], k: int) -> tuple[dict[int, Logprob], ...]:
+    """Log-probs of the tokens a verification pass emitted, one row per token."""
+    lp = gather_logprobs(logits.log_softmax(dim=-1), k, torch.tensor(list(token_ids)))
+    return tuple(logprobs_for_row(lp, i, k, t) for i, t in enumerate(token_ids))
+
+
+def copy_kv_blocks(kv_caches: Sequence[torch.Tensor], copies: Sequence[tuple[int, int]]) -> None:
+    """Copy whole blocks (all layers, keys and values): the copy half of copy-on-write."""
+    if not copies:
+        return
+    src = torch.tensor([s for s, _ in copies])
+    dst = torch.tensor([d for _, d in copies])
+    for cache in kv_caches:
+        cache[:, :, dst] = cache[:, :, src]
 
 
 def allocate_kv_cache(model: LlamaForCausalLM, cache_config: CacheConfig) -> list[torch.Tensor]:

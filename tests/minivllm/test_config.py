@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from minivllm.config import EngineArgs, ModelConfig, SchedulerConfig, default_num_blocks, kv_bytes_per_block
+from minivllm.config import (
+    EngineArgs,
+    LoRAConfig,
+    ModelConfig,
+    SchedulerConfig,
+    SpeculativeConfig,
+    default_num_blocks,
+    kv_bytes_per_block,
+)
 
 BASE = {
     "model_type": "llama",
@@ -77,3 +85,28 @@ def test_scheduler_config_checks() -> None:
             max_num_batched_tokens=256, max_model_len=128,
             enable_chunked_prefill=False, long_prefill_token_threshold=8,
         )
+
+
+def test_speculative_and_lora_settings_reach_the_engine_config(tmp_path: Path) -> None:
+    """A speculative_config dict and enable_lora become validated config records."""
+    (tmp_path / "config.json").write_text(json.dumps(BASE))
+    cfg = EngineArgs(str(tmp_path), speculative_config={"num_speculative_tokens": 3}, enable_lora=True,
+                     max_loras=2, max_lora_rank=8).create_engine_config()
+    assert cfg.speculative == SpeculativeConfig(num_speculative_tokens=3)
+    assert cfg.lora == LoRAConfig(max_loras=2, max_lora_rank=8)
+    plain = EngineArgs(str(tmp_path)).create_engine_config()
+    assert plain.speculative is None and plain.lora is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_speculative_tokens": 0},
+        {"num_speculative_tokens": 2, "method": "eagle"},
+        {"num_speculative_tokens": 2, "prompt_lookup_min": 4, "prompt_lookup_max": 2},
+    ],
+)
+def test_speculative_config_checks(kwargs: dict) -> None:
+    """Unsupported methods and inconsistent n-gram bounds are refused."""
+    with pytest.raises(ValueError):
+        SpeculativeConfig(**kwargs)

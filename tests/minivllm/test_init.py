@@ -8,7 +8,8 @@ import minivllm
 def test_public_surface_is_exactly_the_intended_names() -> None:
     """Only the user-facing API is exported from the package root."""
     assert sorted(minivllm.__all__) == sorted(
-        ["LLM", "SamplingParams", "RequestOutput", "CompletionOutput", "Logprob", "RequestOutputKind"]
+        ["LLM", "SamplingParams", "RequestOutput", "CompletionOutput", "Logprob", "RequestOutputKind",
+         "LoRARequest", "StructuredOutputsParams"]
     )
     for name in minivllm.__all__:
         assert getattr(minivllm, name).__module__.startswith("minivllm.")

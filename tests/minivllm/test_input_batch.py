@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from minivllm.request import Request
 from minivllm.sampling_params import SamplingParams
-from minivllm.worker.input_batch import CachedRequestState, make_sampling_metadata
+from minivllm.worker.input_batch import (
+    CachedRequestState,
+    expand_for_drafts,
+    make_sampling_metadata,
+)
 
 V = 16
 
@@ -56,3 +61,20 @@ def test_seeded_request_gets_its_own_generator() -> None:
     md = make_sampling_metadata([b, a], [sb, sa], V)
     assert md.generators is not None and list(md.generators) == [1]
     assert torch.equal(md.temperature, torch.tensor([1.0, 1.0]))
+
+
+def test_expand_for_drafts_repeats_truncation_rows() -> None:
+    """Row i appears counts[i] times with its temperature and top-k/top-p."""
+    reqs = [_pair(SamplingParams(temperature=t, top_k=k))[0] for t, k in ((0.5, 3), (0.0, 0), (1.5, 7))]
+    md = make_sampling_metadata(reqs, [CachedRequestState(r, V) for r in reqs], V)
+    rows = expand_for_drafts(md, [2, 0, 3])
+    assert rows.temperature.tolist() == [0.5, 0.5, 1.5, 1.5, 1.5]
+    assert rows.top_k.tolist() == [3, 3, 7, 7, 7] and rows.top_p is None
+
+
+def test_expand_for_drafts_refuses_penalty_rows() -> None:
+    """Penalised rows differ per draft position, so expanding them is refused."""
+    req, state = _pair(SamplingParams(repetition_penalty=1.2))
+    md = make_sampling_metadata([req], [state], V)
+    with pytest.raises(ValueError, match="penalties"):
+        expand_for_drafts(md, [2])

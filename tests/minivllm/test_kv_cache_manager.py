@@ -35,7 +35,7 @@ def test_longest_prefix_stops_at_first_miss() -> None:
     mgr = KVCacheManager(16, BS)
     _prefill(mgr, _req("a", list(range(13))))
     other = list(range(4)) + [99, 99, 99, 99] + list(range(8, 13))
-    hits, n = mgr.get_computed_blocks(_req("b", other))
+    _hits, n = mgr.get_computed_blocks(_req("b", other))
     assert n == 4
 
 
@@ -118,3 +118,63 @@ def test_lookahead_slots_are_reserved_but_not_hashed() -> None:
     new = mgr.allocate_slots(a, 4, num_lookahead_tokens=4)
     assert len(new) == 2
     assert new[0].block_hash is not None and new[1].block_hash is None
+
+
+def test_fork_shares_every_block_by_reference() -> None:
+    """A forked child holds the parent's blocks: same ids, ref counts raised, nothing new taken."""
+    mgr = KVCacheManager(16, BS)
+    parent, child = _req("p", list(range(10))), _req("c", list(range(10)))
+    _prefill(mgr, parent)
+    free = mgr.block_pool.get_num_free_blocks()
+    mgr.fork(parent, child)
+    assert mgr.get_block_ids("c") == mgr.get_block_ids("p")
+    assert [b.ref_cnt for b in mgr.req_to_blocks["p"]] == [2, 2, 2]
+    assert mgr.block_pool.get_num_free_blocks() == free
+
+
+def test_first_write_into_shared_partial_block_copies_it_once() -> None:
+    """Writing into a shared, partly filled block swaps in a private copy; the last holder writes in place."""
+    mgr = KVCacheManager(16, BS)
+    parent, a, b = (_req(r, list(range(10))) for r in "pab")
+    _prefill(mgr, parent)
+    for child in (a, b):
+        mgr.fork(parent, child)
+        child.num_computed_tokens = 10
+    shared = mgr.req_to_blocks["p"][2]
+    for req in (a, b, parent):
+        req.append_output_token_ids([77])
+        assert mgr.allocate_slots(req, 1) is not None
+    copies = mgr.take_pending_copies()
+    assert [src for src, _ in copies] == [shared.block_id, shared.block_id]
+    assert mgr.req_to_blocks["p"][2] is shared and shared.ref_cnt == 1
+    assert {mgr.get_block_ids(r)[2] for r in "pab"} == {shared.block_id, *(dst for _, dst in copies)}
+    # Full prompt blocks stay shared: two of them once, plus one partial block per sample.
+    assert mgr.block_pool.num_blocks - 1 - mgr.block_pool.get_num_free_blocks() == 2 + 3
+    assert mgr.take_pending_copies() == ()
+
+
+def test_block_aligned_fork_needs_no_copy() -> None:
+    """When the prompt fills its last block, every sample starts a fresh block: no copies."""
+    mgr = KVCacheManager(16, BS)
+    parent, child = _req("p", list(range(8))), _req("c", list(range(8)))
+    _prefill(mgr, parent)
+    mgr.fork(parent, child)
+    child.num_computed_tokens = 8
+    for req in (child, parent):
+        req.append_output_token_ids([5])
+        assert mgr.allocate_slots(req, 1) is not None
+    assert mgr.take_pending_copies() == ()
+    assert mgr.get_block_ids("c")[:2] == mgr.get_block_ids("p")[:2]
+
+
+def test_copy_on_write_refused_when_pool_is_empty() -> None:
+    """A copy needs a free block; without one the allocation is refused and nothing changes."""
+    mgr = KVCacheManager(4, BS)
+    parent, child = _req("p", list(range(10))), _req("c", list(range(10)))
+    _prefill(mgr, parent)
+    mgr.fork(parent, child)
+    child.num_computed_tokens = 10
+    child.append_output_token_ids([5])
+    assert mgr.block_pool.get_num_free_blocks() == 0
+    assert mgr.allocate_slots(child, 1) is None
+    assert mgr.get_block_ids("c") == mgr.get_block_ids("p") and mgr.pending_copies == []

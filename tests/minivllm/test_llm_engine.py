@@ -17,7 +17,10 @@ from minivllm.sampling_params import SamplingParams
 BUDGET, MAX_SEQS, BS = 20, 6, 4
 
 
-def _engine(model_dir: Path) -> LLMEngine:
+SPEC = {"num_speculative_tokens": 3, "prompt_lookup_min": 1, "prompt_lookup_max": 2}
+
+
+def _engine(model_dir: Path, rich: bool) -> LLMEngine:
     args = EngineArgs(
         str(model_dir),
         block_size=BS,
@@ -26,25 +29,29 @@ def _engine(model_dir: Path) -> LLMEngine:
         max_num_batched_tokens=BUDGET,
         max_num_seqs=MAX_SEQS,
         long_prefill_token_threshold=12,
+        speculative_config=SPEC if rich else None,
     )
     return LLMEngine(args.create_engine_config())
 
 
-def _random_params(rng: random.Random) -> SamplingParams:
+def _random_params(rng: random.Random, rich: bool) -> SamplingParams:
     return SamplingParams(
+        n=rng.choice([1, 1, 2, 3]) if rich else 1,
         temperature=rng.choice([0.0, 0.7, 1.3]),
         top_k=rng.choice([0, 5]),
         top_p=rng.choice([1.0, 0.8]),
         max_tokens=rng.randrange(1, 30),
         stop_token_ids=rng.choice([(), (rng.randrange(3, 320),)]),
-        repetition_penalty=rng.choice([1.0, 1.3]),
+        repetition_penalty=rng.choice([1.0, 1.0, 1.0, 1.3] if rich else [1.0, 1.3]),
         seed=rng.choice([None, rng.randrange(1000)]),
         logprobs=rng.choice([None, 2]),
     )
 
 
-def _random_prompt(rng: random.Random, shared: list[int]) -> list[int]:
-    tail = [rng.randrange(3, 320) for _ in range(rng.randrange(1, 40))]
+def _random_prompt(rng: random.Random, shared: list[int], rich: bool) -> list[int]:
+    tail = [rng.randrange(3, 320) for _ in range(rng.randrange(1, 40 if not rich else 12))]
+    if rich:
+        tail = tail * rng.randrange(1, 4)  # repeated phrases give the n-gram proposer matches
     return (shared[: rng.randrange(0, len(shared) + 1)] if rng.random() < 0.6 else []) + tail
 
 
@@ -68,30 +75,34 @@ def _check_blocks(engine: LLMEngine) -> None:
 
 
 def _check_queues(engine: LLMEngine, live: set[str]) -> None:
-    """Every live request is in exactly one of waiting/running; nothing else is."""
+    """Every live request (or sample of one) is in exactly one of waiting/running; nothing else is."""
     sched = engine.scheduler
     waiting = [r.request_id for r in sched.waiting]
     running = [r.request_id for r in sched.running]
     assert len(waiting) + len(running) == len(set(waiting) | set(running))
-    assert set(waiting) | set(running) == live == set(sched.requests)
-    assert len(running) <= MAX_SEQS
+    assert set(waiting) | set(running) == set(sched.requests)
+    parents = {rid: parent for parent, kids in engine._children.items() for rid in kids}
+    assert {parents.get(rid, rid) for rid in sched.requests} <= live
+    assert len(running) + sum(len(r.fork_children) for r in sched.running) <= MAX_SEQS
 
 
 def _check_tables(engine: LLMEngine, so: SchedulerOutput, tables: dict[str, list[int]]) -> None:
-    """A request's block ids never change while it holds them (only appended to)."""
+    """A request's block ids never change while it holds them, except a copy-on-write of a shared block."""
+    copies = set(so.kv_copies)
     for rid in so.preempted_req_ids:
         tables.pop(rid, None)
     for rid, ids in zip(so.req_ids, so.block_ids):
         old = tables.get(rid, [])
-        assert list(ids[: len(old)]) == old, rid
+        for before, after in zip(old, ids):
+            assert before == after or (before, after) in copies, rid
         tables[rid] = list(ids)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_invariants_hold_after_every_step(tiny_llama_dir: Path, seed: int) -> None:
-    """Random arrivals, params and aborts: every step keeps all scheduler/cache invariants."""
+@pytest.mark.parametrize(("seed", "rich"), [(0, False), (1, False), (2, True), (3, True)])
+def test_invariants_hold_after_every_step(tiny_llama_dir: Path, seed: int, rich: bool) -> None:
+    """Random arrivals, params and aborts (rich: n > 1 samples and n-gram drafts too) keep every invariant."""
     rng = random.Random(seed)
-    engine = _engine(tiny_llama_dir)
+    engine = _engine(tiny_llama_dir, rich)
     shared = [rng.randrange(3, 320) for _ in range(20)]
     steps: list[SchedulerOutput] = []
     schedule = engine.scheduler.schedule
@@ -102,12 +113,13 @@ def test_invariants_hold_after_every_step(tiny_llama_dir: Path, seed: int) -> No
     added = preempted = 0
     while added < 40 or engine.has_unfinished_requests():
         for _ in range(rng.choice([0, 0, 1, 3]) if added < 40 else 0):
-            live.add(engine.add_request(_random_prompt(rng, shared), _random_params(rng)))
+            live.add(engine.add_request(_random_prompt(rng, shared, rich), _random_params(rng, rich)))
             added += 1
         if live and rng.random() < 0.03:
             victim = rng.choice(sorted(live))
             for out in engine.abort_request([victim]):
-                finished[out.request_id] += 1
+                # n > 1: one output per aborted sample; only the last one finishes the request.
+                finished[out.request_id] += out.finished
             live.discard(victim)
             tables.pop(victim, None)
         for out in engine.step():
@@ -125,4 +137,8 @@ def test_invariants_hold_after_every_step(tiny_llama_dir: Path, seed: int) -> No
     assert set(finished) == {str(i) for i in range(added)}
     assert all(n == 1 for n in finished.values())
     assert preempted > 0 and len(steps) > 100
+    if rich:
+        assert any(so.forks for so in steps) and any(so.kv_copies for so in steps)
+        stats = engine.spec_decoding_stats
+        assert stats.num_draft_tokens > 50 and stats.num_accepted_tokens > 0
     assert engine.scheduler.kv_cache_manager.block_pool.get_num_free_blocks() == 29

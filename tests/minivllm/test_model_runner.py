@@ -11,7 +11,12 @@ from minivllm.core.sched.output import SchedulerOutput
 from minivllm.model.loader import load_model
 from minivllm.request import Request
 from minivllm.sampling_params import SamplingParams
-from minivllm.worker.model_runner import ModelRunner, compute_positions, prepare_inputs
+from minivllm.worker.model_runner import (
+    ModelRunner,
+    compute_positions,
+    copy_kv_blocks,
+    prepare_inputs,
+)
 
 
 def _req(rid: str, n: int, **kw: object) -> Request:
@@ -78,3 +83,34 @@ def test_bfloat16_model_keeps_a_bfloat16_cache(tiny_llama_dir: Path) -> None:
     assert runner.kv_caches[0].dtype == torch.bfloat16
     out = runner.execute_model(SchedulerOutput((_req("a", 5),), (5,), (0,), ((1, 2),)))
     assert len(out.sampled_token_ids[0]) == 1 and 0 <= out.sampled_token_ids[0][0] < 320
+
+
+def test_prepare_inputs_appends_drafts_and_gives_them_logits_rows() -> None:
+    """Drafts follow the real tokens at the next positions; each gets a logits row, plus the bonus."""
+    a, b = _req("a", 6), _req("b", 4)
+    a.num_computed_tokens = 5
+    so = SchedulerOutput((a, b), (3, 4), (5, 0), ((1, 2), (3,)), scheduled_spec_decode_tokens=((40, 41), ()))
+    inputs = prepare_inputs(so, block_size=4)
+    assert inputs.input_ids.tolist() == [8, 40, 41, 3, 4, 5, 6]
+    assert inputs.positions.tolist() == [5, 6, 7, 0, 1, 2, 3]
+    assert inputs.logits_indices.tolist() == [0, 1, 2, 6]
+    assert inputs.spec.target_logits_indices.tolist() == [0, 1]
+    assert inputs.spec.bonus_logits_indices.tolist() == [2, 3]
+
+
+def test_copy_kv_blocks_copies_every_layer() -> None:
+    """A copy-on-write duplicates keys and values of the source block in all layers."""
+    caches = [torch.randn(2, 2, 5, 4, 3) for _ in range(2)]
+    copy_kv_blocks(caches, [(1, 3), (2, 4)])
+    for cache in caches:
+        assert torch.equal(cache[:, :, 3], cache[:, :, 1]) and torch.equal(cache[:, :, 4], cache[:, :, 2])
+
+
+def test_forked_samples_draw_from_the_parents_row(tiny_llama_dir: Path) -> None:
+    """A fork child gets its own token from the parent's logits; greedy children equal the parent."""
+    runner = ModelRunner(load_model(tiny_llama_dir), CacheConfig(block_size=4, num_blocks=8))
+    parent, child = _req("p", 5), _req("c", 5)
+    out = runner.execute_model(SchedulerOutput((parent,), (5,), (0,), ((1, 2),), forks=((0, child),)))
+    assert out.req_ids == ("p", "c")
+    assert out.sampled_token_ids[0] == out.sampled_token_ids[1] and len(out.sampled_token_ids[1]) == 1
+    assert "c" in runner.states

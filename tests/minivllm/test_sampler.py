@@ -80,3 +80,17 @@ def test_shared_generator_is_reproducible() -> None:
     a = Sampler(seed=3)(logits, _md([1.0] * 6)).sampled_token_ids
     b = Sampler(seed=3)(logits, _md([1.0] * 6)).sampled_token_ids
     assert a.tolist() == b.tolist()
+
+
+def test_process_matches_what_sample_draws_from() -> None:
+    """process() keeps greedy argmaxes and gives random rows their truncated distribution."""
+    torch.manual_seed(1)
+    logits = torch.randn(3, 30)
+    md = _md([0.0, 0.7, 1.2], top_k=torch.tensor([0, 5, 0]), top_p=torch.tensor([1.0, 1.0, 0.8]))
+    processed = Sampler().process(logits, md)
+    assert processed.argmax(-1).tolist() == logits.argmax(-1).tolist()
+    assert int(torch.isfinite(processed[1]).sum()) == 5
+    torch.testing.assert_close(processed[1][torch.isfinite(processed[1])],
+                               (logits[1] / 0.7)[torch.isfinite(processed[1])])
+    kept = torch.isfinite(processed[2])
+    assert float((logits[2] / 1.2).softmax(-1)[kept].sum()) >= 0.8

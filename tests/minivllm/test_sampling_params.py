@@ -20,6 +20,7 @@ from minivllm.sampling_params import SamplingParams
         {"repetition_penalty": 0.0},
         {"stop": [""]},
         {"stop": ["x"], "detokenize": False},
+        {"n": 0},
     ],
 )
 def test_invalid_values_are_rejected(kwargs: dict) -> None:
@@ -48,3 +49,12 @@ def test_frozen() -> None:
     p = SamplingParams()
     with pytest.raises(AttributeError):
         p.temperature = 2.0  # type: ignore[misc]
+
+
+def test_structured_outputs_params_normalise_choice() -> None:
+    """A choice list is stored as a tuple, so params stay immutable and comparable."""
+    from minivllm.sampling_params import StructuredOutputsParams
+
+    params = StructuredOutputsParams(choice=["a", "b"])
+    assert params.choice == ("a", "b")
+    assert SamplingParams(structured_outputs=params).structured_outputs == StructuredOutputsParams(choice=("a", "b"))

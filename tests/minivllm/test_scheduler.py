@@ -212,3 +212,106 @@ def test_request_too_large_for_the_pool_raises_instead_of_spinning() -> None:
     with pytest.raises(RuntimeError, match="does not fit"):
         for _ in range(20):
             _step(s)
+
+
+def _decode_ready(s: Scheduler, req: Request) -> None:
+    """Admit ``req`` and run its prefill so that it is decoding."""
+    s.add_request(req)
+    _step(s)
+    assert req.num_computed_tokens == req.num_tokens - 1
+
+
+def test_drafts_ride_with_the_last_token_and_rejected_ones_roll_back() -> None:
+    """k drafts are scheduled after the newest token; rejected ones leave num_computed_tokens."""
+    s = _scheduler()
+    a = _req("a", 6, max_tokens=20)
+    _decode_ready(s, a)
+    s.update_draft_token_ids({"a": [7, 8, 9]})
+    so = s.schedule()
+    assert so.num_scheduled_tokens == (4,) and so.spec_tokens(0) == (7, 8, 9)
+    assert a.spec_token_ids == [] and a.num_computed_tokens == 10
+    # The model accepted 7, rejected 8 and emitted 11 instead: two tokens.
+    s.update_from_output(so, ModelRunnerOutput(so.req_ids, ((7, 11),), (None,)))
+    assert a.output_token_ids == [65, 7, 11]
+    assert a.num_computed_tokens == a.num_tokens - 1 == 8
+    stats = s.spec_decoding_stats
+    assert (stats.num_drafts, stats.num_draft_tokens, stats.num_accepted_tokens) == (1, 3, 1)
+
+
+def test_budget_cuts_drafts_first() -> None:
+    """With little budget left, a request keeps its real token and only the drafts that fit."""
+    s = _scheduler(max_num_batched_tokens=3)
+    a = _req("a", 2, max_tokens=20)
+    _decode_ready(s, a)
+    s.update_draft_token_ids({"a": [7, 8, 9, 10]})
+    so = s.schedule()
+    assert so.num_scheduled_tokens == (3,) and so.spec_tokens(0) == (7, 8)
+
+
+def test_preemption_discards_drafts() -> None:
+    """A preempted request recomputes from scratch and forgets its drafts."""
+    s = _scheduler()
+    a = _req("a", 6, max_tokens=20)
+    _decode_ready(s, a)
+    a.spec_token_ids = [1, 2]
+    s._preempt_request(s.running.pop())
+    assert a.spec_token_ids == [] and a.num_computed_tokens == 0
+
+
+def _family(n: int, prompt_len: int, **params: object) -> list[Request]:
+    samples = [_req(f"{i}_p", prompt_len, **params) for i in range(n)]
+    samples[0].fork_children = samples[1:]
+    return samples
+
+
+def test_samples_fork_when_the_prompt_completes() -> None:
+    """Pending samples join only in the step that finishes the prompt, sharing its blocks."""
+    s = _scheduler(max_num_batched_tokens=8)
+    leader, _b, _c = _family(3, 10, max_tokens=5)
+    s.add_request(leader)
+    first, _ = _step(s)
+    assert first.forks == () and set(s.requests) == {"0_p"}
+    so = s.schedule()
+    assert [(i, child.request_id) for i, child in so.forks] == [(0, "1_p"), (0, "2_p")]
+    assert s.kv_cache_manager.get_block_ids("1_p") == s.kv_cache_manager.get_block_ids("0_p")
+    assert [r.request_id for r in s.running] == ["0_p", "1_p", "2_p"]
+    out = s.update_from_output(so, ModelRunnerOutput(("0_p", "1_p", "2_p"), ((5,), (6,), (7,)), (None,) * 3))
+    assert [o.new_token_ids for o in out] == [(5,), (6,), (7,)]
+    nxt = s.schedule()
+    assert len(nxt.kv_copies) == 2, "two of three samples copy the shared partial block"
+
+
+def test_pending_samples_count_as_seats() -> None:
+    """A request with n samples is admitted only if all n fit under max_num_seqs."""
+    s = _scheduler(max_num_seqs=3)
+    s.add_request(_req("x", 4, max_tokens=5))
+    s.add_request(_family(3, 4, max_tokens=5)[0])
+    so = s.schedule()
+    assert so.req_ids == ("x",)
+
+
+def test_aborted_leader_hands_pending_samples_on() -> None:
+    """Aborting only the sample being prefilled lets the next sample take over the prompt."""
+    s = _scheduler(max_num_batched_tokens=4)
+    leader, b, c = _family(3, 10, max_tokens=5)
+    s.add_request(leader)
+    _step(s)
+    s.finish_requests(["0_p"], RequestStatus.FINISHED_ABORTED)
+    assert [r.request_id for r in s.waiting] == ["1_p"] and b.fork_children == [c]
+    s.finish_requests(["2_p"], RequestStatus.FINISHED_ABORTED)
+    assert b.fork_children == [] and c.status == RequestStatus.FINISHED_ABORTED
+    assert s.kv_cache_manager.block_pool.get_usage() == 0.0
+
+
+def test_max_loras_limits_adapters_among_running_requests() -> None:
+    """A request with a new adapter waits while max_loras others are running."""
+    from minivllm.lora.request import LoRARequest
+
+    config = SchedulerConfig(max_num_batched_tokens=64, max_model_len=128)
+    s = Scheduler(config, KVCacheManager(64, BS), max_loras=1)
+    one, two = LoRARequest("one", 1, "/x"), LoRARequest("two", 2, "/y")
+    reqs = [_req("a", 4, max_tokens=2), _req("b", 4, max_tokens=2), _req("c", 4, max_tokens=2)]
+    for r, lora in zip(reqs, [one, one, two]):
+        r.lora_request = lora
+        s.add_request(r)
+    assert s.schedule().req_ids == ("a", "b")

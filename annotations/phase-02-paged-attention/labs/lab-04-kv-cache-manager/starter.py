@@ -35,6 +35,7 @@ class KVCacheManager:
         self.block_pool = BlockPool(num_blocks, enable_caching)
         self.req_to_blocks: dict[str, list[KVCacheBlock]] = {}
         self.num_cached_block: dict[str, int] = {}
+        self.pending_copies: list[tuple[int, int]] = []
 
     @property
     def usage(self) -> float:
@@ -89,6 +90,48 @@ class KVCacheManager:
         # TODO: not enough: return None with NOTHING changed; else touch the hits, take new blocks, extend the table
         # TODO: with caching on, register the blocks that are now full (cache_blocks)
         raise NotImplementedError("lab: implement KVCacheManager.allocate_slots")
+
+    def _shared_write_block(self, blocks: Sequence[KVCacheBlock], first_pos: int, num_new: int) -> int | None:
+        """Index of a block another request also holds that this step would write into.
+
+        Only a forked request's partly filled last block can be in that state:
+        full blocks are never written again, and fresh blocks are private.
+        """
+        index = first_pos // self.block_size
+        if num_new > 0 and index < len(blocks) and blocks[index].ref_cnt > 1:
+            return index
+        return None
+
+    def _copy_on_write(self, blocks: list[KVCacheBlock], index: int, fresh: KVCacheBlock) -> None:
+        """Give the request a private copy of ``blocks[index]`` before it writes there.
+
+        The copy itself is the model runner's job (it owns the tensors): the
+        pair is queued in ``pending_copies`` and travels with the step's
+        ``SchedulerOutput``, so the copy happens before the step's writes.
+        """
+        shared = blocks[index]
+        blocks[index] = fresh
+        self.block_pool.free_blocks([shared])
+        self.pending_copies.append((shared.block_id, fresh.block_id))
+
+    def fork(self, parent: Request, child: Request) -> None:
+        """Let ``child`` share every block of ``parent`` (parallel sampling).
+
+        The child references the same physical blocks, so ``n`` samples of one
+        prompt hold the prompt's KV once; the partly filled last block is
+        copied only when a sample first writes into it (copy-on-write).
+        """
+        if child.request_id in self.req_to_blocks:
+            raise ValueError(f"request {child.request_id} already holds blocks")
+        blocks = self.req_to_blocks.get(parent.request_id, [])
+        self.block_pool.touch(blocks)
+        self.req_to_blocks[child.request_id] = list(blocks)
+        self.num_cached_block[child.request_id] = self.num_cached_block.get(parent.request_id, 0)
+
+    def take_pending_copies(self) -> tuple[tuple[int, int], ...]:
+        """The ``(source, destination)`` block copies queued since the last call."""
+        copies, self.pending_copies = tuple(self.pending_copies), []
+        return copies
 
     # upstream: vllm/v1/core/kv_cache_manager.py:544 — KVCacheManager.cache_blocks()
     def cache_blocks(self, request: Request, num_tokens: int) -> None:
