@@ -73,6 +73,23 @@ def _restore(path: Path, data: bytes | None) -> None:
         write_bytes(path, data)
 
 
+def swap_dir(new: Path, dest: Path, old: Path) -> None:
+    """Put directory ``new`` at ``dest`` by renames; the previous ``dest`` moves to ``old``.
+
+    If the second rename fails, the previous tree is renamed back, so ``dest`` is never left
+    missing or half-replaced. Deleting ``old`` is the caller's job, once it is safe.
+    """
+    had_old = dest.exists()
+    if had_old:
+        os.replace(dest, old)
+    try:
+        os.replace(new, dest)
+    except OSError:
+        if had_old:
+            os.replace(old, dest)
+        raise
+
+
 @contextmanager
 def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
     """A scratch directory on the same filesystem as ``parent``, removed unless moved away."""

@@ -237,23 +237,10 @@ def materialise(
         record = {"package": release.package, "version": release.version, "sha256": sha}
         try:
             (tree / MARKER).write_text(json.dumps(record, indent=1) + "\n", "utf-8")
-            _swap(tree, dest, staging)
+            atomic.swap_dir(tree, dest, staging / "old")
         except OSError as exc:
             raise FetchError(f"{dest}: cannot write the tree ({exc}); nothing was changed") from None
     return True
-
-
-def _swap(new: Path, dest: Path, staging: Path) -> None:
-    old = staging / "old"
-    had_old = dest.exists()
-    if had_old:
-        os.replace(dest, old)
-    try:
-        os.replace(new, dest)
-    except OSError:
-        if had_old:
-            os.replace(old, dest)
-        raise
 
 
 def fetch_pin(pin: Pin, dest: Path, cache_dir: Path, index_url: str | None, progress: Progress) -> bool:

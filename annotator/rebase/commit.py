@@ -8,7 +8,6 @@ is swapped in by two renames. If that swap fails, the documents and the pin are 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -67,7 +66,7 @@ def commit(
             raise RebaseError(f"cannot write the rebased files ({exc}); nothing was changed") from None
         if staged is not None:
             try:
-                _swap(staged, upstream, staging / "old")
+                atomic.swap_dir(staged, upstream, staging / "old")
             except OSError as exc:
                 _restore(originals)
                 raise RebaseError(f"{upstream}: cannot swap in the new tree ({exc}); nothing was changed") from None
@@ -86,19 +85,6 @@ def _stage_tree(tree: Path, staging: Path) -> Path:
     except OSError as exc:
         raise RebaseError(f"{tree}: cannot copy the new tree ({exc}); nothing was changed") from None
     return target
-
-
-def _swap(new: Path, dest: Path, old: Path) -> None:
-    """Put ``new`` at ``dest``; the previous ``dest`` goes to ``old`` and comes back on failure."""
-    had_old = dest.exists()
-    if had_old:
-        os.replace(dest, old)
-    try:
-        os.replace(new, dest)
-    except OSError:
-        if had_old:
-            os.replace(old, dest)
-        raise
 
 
 def _restore(originals: Mapping[Path, bytes | None]) -> None:
