@@ -216,44 +216,61 @@ def read_marker(tree: Path) -> dict[str, str] | None:
         return None
 
 
+def _holds(tree: Path, version: str, sha: str) -> bool:
+    """Whether ``tree`` was materialised from exactly this sdist (its marker says so)."""
+    marker = read_marker(tree)
+    return bool(marker) and marker.get("sha256") == sha and marker.get("version") == version
+
+
 def materialise(
     release: Release, sha: str, commit: str | None, dest: Path, cache_dir: Path, progress: Progress
 ) -> bool:
-    """Make ``dest`` hold ``release``; False (and no work) when it already does.
+    """Make ``dest`` hold ``release``; False (and no work) when it already does."""
+    if _holds(dest, release.version, sha):
+        return False
+    sdist = download(release, cache_dir, sha, progress)
+    _install(sdist, release.package, release.version, sha, commit, dest, progress)
+    return True
+
+
+def _install(
+    sdist: Path, package: str, version: str, sha: str, commit: str | None, dest: Path, progress: Progress
+) -> None:
+    """Unpack a verified sdist and swap it in as ``dest``.
 
     The tree is built in a sibling staging directory and swapped in by two renames; the old tree
     is deleted only after the new one is in place, so a failure at any step leaves ``dest`` as it was.
     """
-    marker = read_marker(dest)
-    if marker and marker.get("sha256") == sha and marker.get("version") == release.version:
-        return False
-    sdist = download(release, cache_dir, sha, progress)
     with atomic.staging_dir(dest.parent, f".{dest.name}-staging-") as staging:
         tree = staging / "tree"
         tree.mkdir()
         unpack(sdist, tree, progress)
         if commit:
             check_commit(tree, commit)
-        record = {"package": release.package, "version": release.version, "sha256": sha}
+        record = {"package": package, "version": version, "sha256": sha}
         try:
             (tree / MARKER).write_text(json.dumps(record, indent=1) + "\n", "utf-8")
             atomic.swap_dir(tree, dest, staging / "old")
         except OSError as exc:
             raise FetchError(f"{dest}: cannot write the tree ({exc}); nothing was changed") from None
-    return True
 
 
 def fetch_pin(pin: Pin, dest: Path, cache_dir: Path, index_url: str | None, progress: Progress) -> bool:
-    """Materialise the pinned release into ``dest`` (normally ``upstream/``)."""
-    marker = read_marker(dest)
-    if marker and marker.get("sha256") == pin.sha256 and marker.get("version") == pin.version:
-        return False  # the fast path: no network, no hashing of the tree
+    """Materialise the pinned release into ``dest`` (normally ``upstream/``).
+
+    With the tree in place this reads one small marker file: no network, no hashing. A cached
+    sdist whose hash matches is unpacked without asking the index; the hash is computed once.
+    """
+    if _holds(dest, pin.version, pin.sha256):
+        return False
     cached = cache_dir / "sdists" / pin.sdist
     if cached.is_file() and sha256_file(cached) == pin.sha256:
-        release = Release(pin.package, pin.version, pin.sdist, cached.as_uri(), pin.sha256)
+        sdist = cached
     else:
         release = resolve(pin.version, pin.package, index_url or configured_index_url())
-    return materialise(release, pin.sha256, pin.commit, dest, cache_dir, progress)
+        sdist = download(release, cache_dir, pin.sha256, progress)
+    _install(sdist, pin.package, pin.version, pin.sha256, pin.commit, dest, progress)
+    return True
 
 
 def fetch_version(

@@ -1,22 +1,12 @@
-"""Terminal output shared by the commands: consoles, progress bars, output formats."""
+"""Terminal output shared by the commands: consoles and progress bars."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
 
 from rich.console import Console
-
-
-class Format(str, Enum):
-    """Output styles a command may offer; each command accepts the subset it supports."""
-
-    text = "text"
-    json = "json"
-    github = "github"
-    dot = "dot"
 
 
 def stdout() -> Console:
