@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,8 @@ tree, cache, jobs, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4
 started = time.perf_counter()
 index = open_index(Path(tree), Path(cache), jobs=jobs)
 if mode == "lazy":
-    for path in index.py_paths()[::len(index.py_paths()) // 50][:50]:
+    every = index.py_paths()
+    for path in every[::len(every) // 50][:50]:
         index.file(path)
 else:
     index.load_all()
@@ -41,8 +43,7 @@ print(json.dumps({
     "seconds": seconds, "files": s.files, "parsed": s.parsed, "hits": s.cache_hits,
     "symbols": s.symbols, "calls": s.calls,
     "cpu_main": me.ru_utime + me.ru_stime, "cpu_workers": kids.ru_utime + kids.ru_stime,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "workers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    "rss_mb": me.ru_maxrss / 1024, "workers_rss_mb": kids.ru_maxrss / 1024,
 }))
 """
 
@@ -78,8 +79,6 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=Path("upstream"))
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPUs)")
     args = parser.parse_args()
-    import os
-
     jobs = args.jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="annotate-bench-") as tmp:
         cold = ours(args.tree, Path(tmp), jobs, "all")

@@ -10,24 +10,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from annotator.commands.index import tree_or_fail
-from annotator.commands.output import progress_bar, stderr
+from annotator.commands.index import load_files, tree_or_fail
+from annotator.commands.output import stderr
 from annotator.config import Config
-
-
-def _files(config: Config, tree: Path | None):
-    from annotator.index import open_index
-
-    where = tree_or_fail(config, tree)
-    with progress_bar() as update:
-        return open_index(where, config.cache_dir, progress=update).load_all()
 
 
 def run_imports(config: Config, fmt: str, root: str | None, tree: Path | None) -> int:
     """Print the import graph (modules under ``root`` only, when given)."""
     from annotator import graphs
 
-    graph = graphs.import_graph(_files(config, tree))
+    graph = graphs.import_graph(load_files(config, tree_or_fail(config, tree)))
     mapping = graphs.adjacency(graph, root)
     if root is not None:
         mapping = {m: [t for t in ts if graphs.under(t, root)] for m, ts in mapping.items()}
@@ -41,7 +33,7 @@ def run_calls(config: Config, fmt: str, root: str | None, tree: Path | None) -> 
     """Print the call graph (callers under ``root`` only, when given) and how much resolved."""
     from annotator import graphs
 
-    calls = graphs.call_graph(_files(config, tree))
+    calls = graphs.call_graph(load_files(config, tree_or_fail(config, tree)))
     mapping = calls.mapping(root)
     _emit(mapping, fmt, "calls")
     share = calls.resolved / calls.sites if calls.sites else 0.0

@@ -14,6 +14,7 @@ from pathlib import Path
 from annotator.commands.output import progress_bar, stderr, stdout
 from annotator.config import Config
 from annotator.errors import TreeMissingError
+from annotator.records import FileIndex
 
 
 def tree_or_fail(config: Config, tree: Path | None) -> Path:
@@ -23,6 +24,14 @@ def tree_or_fail(config: Config, tree: Path | None) -> Path:
         how = "pass an existing directory" if tree is not None else "run `annotate fetch` first"
         raise TreeMissingError(f"{where}: no such tree; {how}")
     return where
+
+
+def load_files(config: Config, where: Path) -> dict[str, FileIndex]:
+    """Every ``.py`` file's index of the tree ``where``, with a progress bar while a cold load parses."""
+    from annotator.index import open_index
+
+    with progress_bar() as update:
+        return open_index(where, config.cache_dir, progress=update).load_all()
 
 
 def run(config: Config, stats: bool, tree: Path | None, fmt: str) -> int:

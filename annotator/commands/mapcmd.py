@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotator.commands.index import tree_or_fail
-from annotator.commands.output import progress_bar, stderr, stdout
+from annotator.commands.index import load_files, tree_or_fail
+from annotator.commands.output import stderr, stdout
 from annotator.config import Config
 from annotator.errors import AnnotateError, InputError
 
@@ -18,7 +18,6 @@ from annotator.errors import AnnotateError, InputError
 def run(config: Config, dirs: list[str] | None, out: Path | None) -> int:
     """Build the map of ``dirs`` (default: the configured subsystems) and write it atomically."""
     from annotator import atomic, mapdoc
-    from annotator.index import open_index
 
     tree = tree_or_fail(config, None)
     subsystems = tuple(d.strip("/") for d in (dirs or config.map_subsystems))
@@ -26,8 +25,7 @@ def run(config: Config, dirs: list[str] | None, out: Path | None) -> int:
         if not (tree / sub).is_dir():
             raise InputError(f"{sub}: not a directory of the tree {tree}; pass one that is")
     roles = mapdoc.read_roles(config.roles_file)
-    with progress_bar() as update:
-        files = open_index(tree, config.cache_dir, progress=update).load_all()
+    files = load_files(config, tree)
     data, text = mapdoc.generate(files, subsystems, roles, _source(config, tree))
     target = out or config.map_out or config.root / "MAP.md"
     atomic.write_text(target, text)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from annotator.index import SymbolIndex
 from annotator.index.cache import gc_paused
 from annotator.records import FileIndex, RawImport
 
@@ -208,11 +207,6 @@ def _def_path(dotted: str, table: ModuleTable) -> str | None:
             return table.paths[name]
         name = name.rpartition(".")[0]
     return None
-
-
-def index_import_graph(index: SymbolIndex, *, externals: bool = True) -> nx.DiGraph:
-    """:func:`import_graph` over every file of ``index`` (loads the whole index)."""
-    return import_graph(index.load_all(), externals=externals)
 
 
 def under(name: str, root: str | None) -> bool:

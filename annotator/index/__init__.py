@@ -21,15 +21,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from annotator.index import bulk as index_bulk, cache as index_cache, parse as index_parse
-from annotator.index.bulk import read_source
+from annotator.index.bulk import Progress, read_source
+from annotator.index.parse import count_lines
 from annotator.records import FileIndex, Symbol
-
-Progress = Callable[[str, int, "int | None"], None]  # (phase, done, total)
 
 # Directories that are never part of a source tree's content (VCS metadata, virtualenvs, caches).
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".tox", ".venv", "venv", "__pycache__", "node_modules"})
@@ -52,16 +51,7 @@ class IndexStats:
 
     def to_json(self) -> dict[str, object]:
         """Plain dict in a fixed key order, for ``--format json``."""
-        return {
-            "files": self.files,
-            "symbols": self.symbols,
-            "imports": self.imports,
-            "calls": self.calls,
-            "cache_hits": self.cache_hits,
-            "parsed": self.parsed,
-            "seconds": round(self.seconds, 3),
-            "errors": self.errors,
-        }
+        return {**asdict(self), "seconds": round(self.seconds, 3)}
 
 
 def open_index(
@@ -241,10 +231,11 @@ class SymbolIndex:
                     digest, entry = encoded[path]
                     module = module_name(path, self.prefix)
                     self._files[path] = index_cache.decode(entry, path, module, digest)
-            self._parsed += sum(1 for p in new if p in parsed)
-            self._hits += sum(1 for p in new if p not in parsed)
+            n_parsed = sum(1 for p in new if p in parsed)
+            self._parsed += n_parsed
+            self._hits += len(new) - n_parsed
             self._seconds += time.perf_counter() - started
-        return {p: self._files[p] for p in self.py_paths()}
+        return {p: self._files[p] for p in every}
 
     def find_symbol(self, label: str) -> list[tuple[str, Symbol]]:
         """Definitions anywhere in the tree whose qualname ends with ``label``'s dotted parts.
@@ -286,13 +277,6 @@ class SymbolIndex:
             seconds=self._seconds,
             errors=sum(1 for f in files if f.errors),
         )
-
-
-def count_lines(data: bytes) -> int:
-    """Text lines in ``data``: newlines, plus one for a final line that has no newline."""
-    if not data:
-        return 0
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
 def _name_table(files: Iterable[tuple[str, FileIndex]]) -> dict[str, list[tuple[str, Symbol]]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from annotator.index import cache as index_cache, parse as index_parse
 from annotator.errors import InputError
 
-Progress = Callable[[str, int, "int | None"], None]
+Progress = Callable[[str, int, "int | None"], None]  # (phase, done, total)
 _CHUNKS_PER_JOB = 12  # enough chunks to balance the load, few enough to keep IPC overhead small
 
 
@@ -135,6 +135,5 @@ def parse_chunk(root: str, paths: list[str]) -> list[tuple[str, str, bytes]]:
 
 
 def _parse_one(root: str, path: str) -> tuple[str, str, bytes]:
-    with open(os.path.join(root, path), "rb") as fh:
-        data = fh.read()
+    data = read_source(root, path)
     return path, hashlib.sha256(data).hexdigest(), marshal.dumps(index_parse.extract_safely(data))

@@ -20,14 +20,13 @@ from __future__ import annotations
 import gc
 import hashlib
 import marshal
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from annotator import atomic
 from annotator.records import AttrType, CallSite, ClassBases, FileIndex, RawImport, Symbol
 
 SCHEMA = 4  # bump whenever the entry or pack shape changes
@@ -78,7 +77,7 @@ class Cache:
     def write_entry(self, digest: str, entry: tuple) -> None:
         """Store one extraction; a failure to write (read-only cache) is not an error."""
         try:
-            _replace(self.entry_path(digest), marshal.dumps(entry))
+            atomic.write_bytes(self.entry_path(digest), marshal.dumps(entry), fsync=False)
         except OSError:
             pass
 
@@ -97,7 +96,7 @@ class Cache:
     def write_pack(self, pack: dict[str, bytes]) -> None:
         """Replace this tree's pack (only the digests the tree holds now, so it never grows stale)."""
         try:
-            _replace(self.pack_path, marshal.dumps(pack))
+            atomic.write_bytes(self.pack_path, marshal.dumps(pack), fsync=False)
         except OSError:
             pass
 
@@ -111,19 +110,6 @@ def loads(blob: bytes | None) -> tuple | None:
     except (EOFError, ValueError, TypeError):
         return None
     return entry if isinstance(entry, tuple) else None
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Temp file + rename in the target's directory: readers see the old entry or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

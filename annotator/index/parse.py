@@ -76,9 +76,8 @@ def extract_safely(data: bytes) -> tuple:
     try:
         return extract(data)
     except Exception as exc:  # noqa: BLE001 (reported per file, by design)
-        n_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
         empty = ((), (), ())
-        return (n_lines, "", (), (), empty, (), (), (f"1:1: not indexed ({exc!r})",))
+        return (count_lines(data), "", (), (), empty, (), (), (f"1:1: not indexed ({exc!r})",))
 
 
 def extract(data: bytes) -> tuple:
@@ -93,10 +92,16 @@ def extract(data: bytes) -> tuple:
     imports = tuple(r for node in caps.get("imp", ()) for r in _imports(node))
     attrs = _attr_types(inits, attr_query)
     errors = _errors(root, error_query) if root.has_error else ()
-    n_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
     summary = _docstring(root)[1]
-    return (n_lines, summary, symbols, tuple(sorted(imports, key=lambda r: r[3])), calls,
+    return (count_lines(data), summary, symbols, tuple(sorted(imports, key=lambda r: r[3])), calls,
             attrs, classes, errors)
+
+
+def count_lines(data: bytes) -> int:
+    """Text lines in ``data``: newlines, plus one for a final line that has no newline."""
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
 def _start_byte(node: Node) -> int:
