@@ -58,6 +58,16 @@ def scan_file(path: Path, doc: str | None = None) -> list[Anchor]:
     Raises:
         InputError: the file is missing, unreadable, binary (has a NUL byte) or not UTF-8.
     """
+    _, text = read_document(path)
+    return scan_text(text, doc if doc is not None else path.as_posix(), python=path.suffix == ".py")
+
+
+def read_document(path: Path) -> tuple[bytes, str]:
+    """A document's bytes and their text; rebase keeps the bytes to rewrite exactly what it scanned.
+
+    Raises:
+        InputError: the file is missing, unreadable, binary (has a NUL byte) or not UTF-8.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -70,7 +80,19 @@ def scan_file(path: Path, doc: str | None = None) -> list[Anchor]:
     except UnicodeDecodeError as exc:
         where = f"{path}:{_line_of(data, exc.start)}"
         raise InputError(f"{where}: not UTF-8 (byte {exc.start}), not scanned for anchors") from None
-    return scan_text(text, doc if doc is not None else path.as_posix(), python=path.suffix == ".py")
+    return data, text
+
+
+def doc_name(path: Path, root: Path) -> str:
+    """A document's name in findings: relative to the project, else to the cwd, else absolute.
+
+    verify and rebase both name documents this way, so their reports and JSON agree.
+    """
+    full = path.resolve()
+    for base in (root.resolve(), Path.cwd().resolve()):
+        if full.is_relative_to(base):
+            return full.relative_to(base).as_posix()
+    return full.as_posix()
 
 
 def _line_of(data: bytes, offset: int) -> int:

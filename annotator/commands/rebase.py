@@ -113,36 +113,18 @@ def _cached(config: Config, package: str, version: str) -> tuple[Release, Path] 
 def _read(docs: list[Path], config: Config) -> dict[str, tuple[Path, bytes, list]]:
     """doc name → (file, its bytes, its anchors): each document is read once, so the rewrite
     applies to exactly the text that was scanned. An unreadable document is a warning."""
-    from annotator.anchors import scan_text
+    from annotator.anchors import doc_name, read_document, scan_text
 
     out = {}
     for path in docs:
-        name = doc_name(path, config.root)
         try:
-            data = path.read_bytes()
-            if b"\x00" in data:
-                raise InputError(f"{path}: binary file, not scanned for anchors")
-            text = data.decode("utf-8")
-        except OSError as exc:
-            print(f"warning: {path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-            continue
-        except UnicodeDecodeError:
-            print(f"warning: {path}: not UTF-8, not scanned for anchors", file=sys.stderr)
-            continue
+            data, text = read_document(path)
         except InputError as exc:
             print(f"warning: {exc}", file=sys.stderr)
             continue
+        name = doc_name(path, config.root)
         out[name] = (path, data, scan_text(text, name, python=path.suffix == ".py"))
     return out
-
-
-def doc_name(path: Path, root: Path) -> str:
-    """A document's name in the records: relative to the project, else to the cwd, else absolute."""
-    full = path.resolve()
-    for base in (root.resolve(), Path.cwd().resolve()):
-        if full.is_relative_to(base):
-            return full.relative_to(base).as_posix()
-    return full.as_posix()
 
 
 def summarize(records: list[Rebased], n_docs: int) -> str:

@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from annotator.anchors import iter_documents, scan_file
+from annotator.anchors import doc_name, iter_documents, scan_file
 from annotator.config import Config
 from annotator.errors import InputError, TreeMissingError
 from annotator.index import open_index
@@ -47,22 +47,12 @@ def run(config: Config, paths: list[Path], fmt: str, upstream: Path | None) -> i
 
 def _scan_all(docs: list[Path], config: Config) -> list[Anchor]:
     anchors: list[Anchor] = []
-    bases = (config.root.resolve(), Path.cwd())
     for path in docs:
         try:
-            anchors.extend(scan_file(path, doc_name(path, bases)))
+            anchors.extend(scan_file(path, doc_name(path, config.root)))
         except InputError as exc:
             print(f"warning: {exc}", file=sys.stderr)
     return anchors
-
-
-def doc_name(path: Path, bases: tuple[Path, ...]) -> str:
-    """How a document is named in findings: relative to the first base holding it, else absolute."""
-    full = Path(os.path.abspath(path))
-    for base in bases:
-        if full.is_relative_to(base):
-            return full.relative_to(base).as_posix()
-    return full.as_posix()
 
 
 def json_array(findings: list[Finding]) -> str:
