@@ -26,12 +26,7 @@ def sgmv_shrink(
         seg_lens: Tokens per segment.
         seg_slots: Slot of each segment.
     """
-    out = x.new_empty(x.shape[0], lora_a_stacked.shape[1])
-    start = 0
-    for n, slot in zip(seg_lens, seg_slots):
-        torch.matmul(x[start : start + n], lora_a_stacked[slot].T, out=out[start : start + n])
-        start += n
-    return out
+    return _segmented_matmul(x, lora_a_stacked, seg_lens, seg_slots)
 
 
 # upstream: vllm/lora/ops/torch_ops/lora_ops.py:7 — sgmv_expand()
@@ -46,9 +41,19 @@ def sgmv_expand(
         seg_lens: Tokens per segment.
         seg_slots: Slot of each segment.
     """
-    out = h.new_empty(h.shape[0], lora_b_stacked.shape[1])
+    return _segmented_matmul(h, lora_b_stacked, seg_lens, seg_slots)
+
+
+def _segmented_matmul(
+    x: torch.Tensor, stacked: torch.Tensor, seg_lens: Sequence[int], seg_slots: Sequence[int]
+) -> torch.Tensor:
+    """``x[segment] @ stacked[slot].T`` for each segment, written into one ``[T, out]`` result.
+
+    Shrink and expand differ only in which stacked weights they read.
+    """
+    out = x.new_empty(x.shape[0], stacked.shape[1])
     start = 0
     for n, slot in zip(seg_lens, seg_slots):
-        torch.matmul(h[start : start + n], lora_b_stacked[slot].T, out=out[start : start + n])
+        torch.matmul(x[start : start + n], stacked[slot].T, out=out[start : start + n])
         start += n
     return out

@@ -41,8 +41,6 @@ class ModelInputs:
         input_ids: ``[T]`` token ids of all scheduled tokens.
         positions: ``[T]`` their positions in their own sequences.
         attn_metadata: Slots and block tables for the attention layers.
-        logits_indices: Batch rows whose hidden state is turned into logits
-            (``k + 1`` per sampling request with ``k`` drafts).
         sampling_rows: Index (into the scheduled requests) of each request
             that samples this step.
         spec: Which logits rows verify drafts and which give the next token.
@@ -51,9 +49,13 @@ class ModelInputs:
     input_ids: torch.Tensor
     positions: torch.Tensor
     attn_metadata: AttentionMetadata
-    logits_indices: torch.Tensor
     sampling_rows: list[int]
     spec: SpecDecodeMetadata
+
+    @property
+    def logits_indices(self) -> torch.Tensor:
+        """Batch rows whose hidden state is turned into logits (``k + 1`` per request with ``k`` drafts)."""
+        return self.spec.logits_indices
 
 
 # upstream: vllm/v1/worker/gpu_model_runner.py:1863 — GPUModelRunner._prepare_inputs()
@@ -84,7 +86,7 @@ def prepare_inputs(so: SchedulerOutput, block_size: int, workspace: Workspace | 
         list(so.num_scheduled_tokens), context_lens, table, positions, block_size, workspace
     )
     spec = SpecDecodeMetadata.from_drafts(drafts, ends[sampling_rows].tolist())
-    return ModelInputs(torch.tensor(tokens), positions, md, spec.logits_indices, sampling_rows, spec)
+    return ModelInputs(torch.tensor(tokens), positions, md, sampling_rows, spec)
 
 
 def compute_positions(starts: Sequence[int], query_lens: Sequence[int]) -> torch.Tensor:

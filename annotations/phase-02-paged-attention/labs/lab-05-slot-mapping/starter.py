@@ -18,6 +18,7 @@ time, each with its own causal mask offset by the tokens already cached.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -41,9 +42,7 @@ class Workspace:
 
     def take(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """A tensor of ``shape`` backed by the named buffer (contents undefined)."""
-        numel = 1
-        for size in shape:
-            numel *= size
+        numel = math.prod(shape)
         buf = self._buffers.get(name)
         if buf is None or buf.numel() < numel or buf.dtype != dtype:
             buf = torch.empty(numel, dtype=dtype)

@@ -84,26 +84,25 @@ class Scheduler:
         budget = self._schedule_running(self.config.max_num_batched_tokens, scheduled, preempted)
         if not preempted:
             self._schedule_waiting(budget, scheduled)
-        starts = tuple(r.num_computed_tokens for r, _ in scheduled)
+        requests = tuple(r for r, _ in scheduled)
+        starts = tuple(r.num_computed_tokens for r in requests)
         drafts = []
         for request, n in scheduled:
             self._count_prompt_tokens(request, n)
             drafts.append(self._take_drafts(request, n))
             request.num_computed_tokens += n
-        forks = self._fork_completed_prompts([r for r, _ in scheduled])
+        forks = self._fork_completed_prompts(requests)
         output = SchedulerOutput(
-            requests=tuple(r for r, _ in scheduled),
+            requests=requests,
             num_scheduled_tokens=tuple(n for _, n in scheduled),
             num_computed_tokens=starts,
-            block_ids=tuple(
-                tuple(self.kv_cache_manager.get_block_ids(r.request_id)) for r, _ in scheduled
-            ),
+            block_ids=tuple(tuple(self.kv_cache_manager.get_block_ids(r.request_id)) for r in requests),
             preempted_req_ids=frozenset(r.request_id for r in preempted),
             finished_req_ids=frozenset(self.finished_req_ids),
             scheduled_spec_decode_tokens=tuple(drafts) if any(drafts) else (),
             forks=forks,
             kv_copies=self.kv_cache_manager.take_pending_copies(),
-            grammar_bitmask=self.get_grammar_bitmask([r for r, _ in scheduled], drafts),
+            grammar_bitmask=self.get_grammar_bitmask(requests, drafts),
         )
         self.finished_req_ids = set()
         return output
