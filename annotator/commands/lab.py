@@ -38,8 +38,8 @@ def run_test(config: Config, lab: str, starter: bool = False) -> int:
 
 def run_stub(config: Config, check: bool = False) -> int:
     """Regenerate the starters and the index page; with ``check`` only list stale ones (exit 1)."""
-    found = labs.discover(config.root)
-    stale = labs.stale_files(config.root, found)
+    wanted = labs.generated_files(config.root, labs.discover(config.root))
+    stale = labs.stale(wanted)
     console = stdout()
     if check:
         for path in stale:
@@ -47,7 +47,6 @@ def run_stub(config: Config, check: bool = False) -> int:
         if stale:
             console.print(f"regenerate with: {labs.STUB_COMMAND}", markup=False)
         return 1 if stale else 0
-    wanted = labs.generated_files(config.root, found)
     atomic.write_many({path: wanted[path].encode("utf-8") for path in stale})
     console.print(f"{len(stale)} file(s) rewritten, {len(wanted) - len(stale)} already fresh")
     return 0

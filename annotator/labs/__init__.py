@@ -17,11 +17,11 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from annotator.labs.index_page import INDEX_PAGE, render_index
+from annotator.labs.index_page import INDEX_PAGE, phase_title, render_index
 from annotator.labs.model import (
     IMPL_ENV,
     LAB_GLOB,
@@ -29,6 +29,7 @@ from annotator.labs.model import (
     TAGS,
     Lab,
     LabError,
+    discover,
     read_lab,
     recommended_order,
 )
@@ -37,13 +38,9 @@ from annotator.labs.stub import blank_functions, make_starter
 __all__ = [
     "IMPL_ENV", "INDEX_PAGE", "LAB_GLOB", "STUB_COMMAND", "TAGS", "Lab", "LabError",
     "blank_functions", "discover", "find", "generated_files", "impl_env", "load_impl",
-    "make_starter", "pytest_args", "read_lab", "recommended_order", "render_index", "stale_files",
+    "make_starter", "phase_title", "pytest_args", "read_lab", "recommended_order", "render_index",
+    "stale", "stale_files",
 ]  # fmt: skip
-
-
-def discover(root: Path) -> list[Lab]:
-    """Every lab of the project at ``root``, in phase order, then lab number."""
-    return [read_lab(p.parent) for p in sorted(Path(root).glob(LAB_GLOB))]
 
 
 def find(labs: Sequence[Lab], wanted: str) -> Lab:
@@ -57,8 +54,6 @@ def find(labs: Sequence[Lab], wanted: str) -> Lab:
     raise LabError(f"{wanted}: no such lab{hint}")
 
 
-
-
 def generated_files(root: Path, labs: Sequence[Lab]) -> dict[Path, str]:
     """Every file ``annotate lab stub`` owns — each lab's starter and the index page — and its text."""
     files = {lab.path / "starter.py": make_starter(lab) for lab in labs}
@@ -68,12 +63,14 @@ def generated_files(root: Path, labs: Sequence[Lab]) -> dict[Path, str]:
 
 def stale_files(root: Path, labs: Sequence[Lab]) -> list[Path]:
     """Generated files whose committed text differs from what the generator produces now."""
-    stale = []
-    for path, text in generated_files(root, labs).items():
-        current = path.read_text("utf-8") if path.is_file() else None
-        if current != text:
-            stale.append(path)
-    return stale
+    return stale(generated_files(root, labs))
+
+
+def stale(wanted: Mapping[Path, str]) -> list[Path]:
+    """The files of ``wanted`` (from :func:`generated_files`) whose text on disk differs."""
+    return [
+        path for path, text in wanted.items() if not path.is_file() or path.read_text("utf-8") != text
+    ]
 
 
 def load_impl(test_file: str | Path) -> ModuleType:

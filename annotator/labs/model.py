@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,8 +130,6 @@ def recommended_order(labs: Sequence[Lab]) -> list[Lab]:
     Raises:
         LabError: A prerequisite names no lab, or prerequisites form a cycle.
     """
-    import heapq
-
     index = {lab.lab_id: i for i, lab in enumerate(labs)}
     waiting_on = {lab.lab_id: set(lab.prerequisites) for lab in labs}
     for lab in labs:
@@ -152,5 +151,3 @@ def recommended_order(labs: Sequence[Lab]) -> list[Lab]:
         stuck = sorted(set(index) - {lab.lab_id for lab in order})
         raise LabError(f"prerequisites form a cycle among {', '.join(stuck)}")
     return order
-
-

@@ -113,5 +113,3 @@ def _blank_body(func: cst.FunctionDef, qualname: str, hints: Sequence[str] | Non
     if isinstance(func.body, cst.IndentedBlock):
         return func.body.with_changes(body=kept)  # keeps a comment on the ``def`` line
     return cst.IndentedBlock(body=kept, header=func.body.trailing_whitespace)
-
-

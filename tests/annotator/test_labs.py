@@ -352,3 +352,13 @@ def test_every_lab_test_fails_on_its_starter(real_labs: list[labs.Lab], tmp_path
         elif any(r != "failed" for r in results):
             problems.append(f"{lab_id}: {results.count('passed')} test(s) pass on the starter")
     assert not problems, "\n".join(problems)
+
+
+def test_lab_list_text_names_every_lab(monkeypatch, capsys):
+    """`annotate lab list` (text) prints every lab of the repository, grouped by phase."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    assert cli.main(["lab", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(lab.name in out for lab in labs.discover(root))
+    assert "Phase 02" in out
