@@ -21,8 +21,8 @@ from annotator.anchors.text import SYMBOL_RE, code_spans, looks_coded
 from annotator.records import Anchor
 
 CITATION_FENCE_WORD = "anchors"
-_FENCE_RE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
+FENCE_RE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
 _RULE_RE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
 _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 _DELIMITER_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
@@ -44,7 +44,7 @@ def scan_markdown(text: str, doc: str) -> list[Anchor]:
             elif fence[1]:
                 _scan_into(ctx, n, line, table=False)
             continue
-        opened = _FENCE_RE.match(line) if line.lstrip()[:1] in ("`", "~") else None
+        opened = FENCE_RE.match(line) if line.lstrip()[:1] in ("`", "~") else None
         if opened and not (opened["fence"][0] == "`" and "`" in opened["info"]):
             fence = (opened["fence"], CITATION_FENCE_WORD in opened["info"].split())
             ctx.end_block()
@@ -73,7 +73,7 @@ def _next_block(ctx: DocumentContext, block: str, line: str, lines: list[str], n
         return ""
     if block in ("", "heading", "code") and (line.startswith("    ") or line.startswith("\t")):
         return "code"  # an indented code block: code, like an unmarked fence
-    if (head == "#" and _HEADING_RE.match(line)) or (head in "-*_" and _RULE_RE.match(line)):
+    if (head == "#" and HEADING_RE.match(line)) or (head in "-*_" and _RULE_RE.match(line)):
         ctx.end_block()
         return "heading"
     kind = "para"

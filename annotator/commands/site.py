@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from annotator.atomic import staging_dir
+from annotator.atomic import staging_dir, swap_dir
 from annotator.commands.output import stderr, stdout
 from annotator.config import Config
 from annotator.errors import AnnotateError, ConfigError, TreeMissingError
@@ -50,7 +50,7 @@ def run(config: Config, strict: bool) -> int:
                 f"{target} is unchanged. Fix them, or build with --no-strict to see them on the pages."
             )
             return 1
-        _swap(tmp / "site", target, tmp / "previous")
+        swap_dir(tmp / "site", target, tmp / "previous")  # the old site is removed with tmp
     console.print(f"site: open {target / 'index.html'}, or run `mkdocs serve`")
     return 0
 
@@ -112,9 +112,3 @@ def _measure(out: Path) -> tuple[int, int]:
             pages += name.endswith(".html") and name != "404.html"
     return pages, size
 
-
-def _swap(new: Path, target: Path, parking: Path) -> None:
-    """Put ``new`` in place of ``target``; the old site goes to ``parking`` (removed with it)."""
-    if target.exists():
-        os.replace(target, parking)
-    os.replace(new, target)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import html
 import re
 
+from annotator.anchors.markdown import FENCE_RE, HEADING_RE  # the same block rules as the scanner
 from annotator.records import Anchor
 
 MAX_CHARS = 320
 SHORT = 25  # an anchor-led sentence with less than this left is only the anchor
+# Unlike the scanner's, a marker here needs text after it: an item's text starts past the spaces.
 _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+")
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
-_FENCE_RE = re.compile(r"^\s*(?:`{3,}|~{3,})")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_(\[\"'])")
 _LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS_RE = re.compile(r"(\*\*|__)(.+?)\1")
@@ -64,7 +64,7 @@ def _block(lines: list[str], index: int) -> tuple[int, int]:
 
     def stops(i: int) -> bool:
         text = lines[i]
-        return not text.strip() or bool(_HEADING_RE.match(text) or _FENCE_RE.match(text))
+        return not text.strip() or bool(HEADING_RE.match(text) or FENCE_RE.match(text))
 
     start = index
     while start > 0 and not _ITEM_RE.match(lines[start]) and not stops(start - 1):

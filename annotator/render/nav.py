@@ -42,11 +42,6 @@ def pair_uri(mini_path: str, qualname: str) -> str:
     return f"pairs/{mini_path}/{qualname or 'module'}.md"
 
 
-def fragment_for(line: int) -> str:
-    """The element id of a line on a source page: ``L333``."""
-    return f"L{line}"
-
-
 class Linker:
     """Relative hrefs from one page to the others.
 
@@ -58,10 +53,6 @@ class Linker:
     def __init__(self, here: str, urls: Mapping[str, str]) -> None:
         self.here = here
         self.urls = urls
-
-    def has(self, uri: str) -> bool:
-        """True when ``uri`` is a page of this site."""
-        return uri in self.urls
 
     def href(self, uri: str, fragment: str = "") -> str | None:
         """The href of page ``uri`` (with ``#fragment``), or None if the site has no such page."""

@@ -61,6 +61,7 @@ class SiteModel:
         self.index = index
         self.pages = dict(pages)
         self.project = collect.ProjectFiles(settings.root, settings.cache_dir)
+        self._py_text: dict[str, str] = {}  # minivllm files with citations, read once
         self.citations: dict[str, list[Citation]] = {}
         for uri, text in {**markdown, **(link_only or {})}.items():
             doc = posixpath.join(doc_prefix, uri) if doc_prefix and uri in markdown else uri
@@ -89,6 +90,7 @@ class SiteModel:
             cites = collect.python_citations(rel, text, self.index)
             if cites:
                 found[rel] = cites
+                self._py_text[rel] = text
         return found
 
     def _find_pairs(self) -> list[Pair]:
@@ -97,7 +99,7 @@ class SiteModel:
             fi = self.project.file(rel)
             if fi is None:
                 continue
-            lines = (self.settings.root / rel).read_text("utf-8").split("\n")
+            lines = self._py_text[rel].split("\n")
             pairs.extend(find_pairs(cites, fi, lines, self.index.file))
         return pairs
 
@@ -227,8 +229,7 @@ class SiteModel:
 
         def mini_lines(span: CodeSpan) -> list[str]:
             if span.path not in self._mini:
-                text = (self.settings.root / span.path).read_text("utf-8")
-                self._mini[span.path] = highlight_lines(text, span.path)
+                self._mini[span.path] = highlight_lines(self._py_text[span.path], span.path)
             return self._mini[span.path][span.start - 1 : span.end]
 
         def up_notes(span: CodeSpan) -> list[Note]:

@@ -48,7 +48,7 @@ def render_source(
         link: hrefs relative to this page.
     """
     esc = html.escape
-    cited = sum(1 for _ in notes)
+    cited = len(notes)
     head = [
         f'<h1 class="annotate-path">{esc(path)}</h1>',
         f'<p class="annotate-meta">{len(lines_html)} lines · {cited} '
