@@ -103,6 +103,8 @@ def _line_of(data: bytes, offset: int) -> int:
 def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path]:
     """Expand directories to their ``*.md``/``*.py`` files; sorted, de-duplicated.
 
+    With no paths, the documents are the project's configured ones (``config.doc_paths()``).
+
     Inside a directory, hidden directories, virtualenvs and caches are skipped, and so are the
     configured upstream tree and site directory (they are what we cite and what we build, not
     course material). A file named explicitly is always kept, whatever its suffix.
@@ -110,6 +112,8 @@ def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path
     Raises:
         InputError: a path does not exist.
     """
+    if not paths and config is not None:
+        return config.doc_paths()
     skip: set[Path] = set()
     if config is not None:
         skip = {config.upstream_dir.resolve(), (config.root / config.site.site_dir).resolve()}

@@ -70,7 +70,7 @@ def _map(
     new_index = old_index if release is None else open_index(new_root, config.cache_dir, progress=update)
     old = TreeView(old_index, the_pin.version)
     new = TreeView(new_index, release.version if release else the_pin.version)
-    documents = _read(iter_documents(paths, config) if paths else config.doc_paths(), config)
+    documents = _read(iter_documents(paths, config), config)
     anchors = [a for _, _, found in documents.values() for a in found]
     records = map_findings(resolve(anchors, old_index), old, new)
     texts = {d: (p, data) for d, (p, data, _) in documents.items()}

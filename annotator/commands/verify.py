@@ -32,7 +32,7 @@ def run(config: Config, paths: list[Path], fmt: str, upstream: Path | None) -> i
     if not tree.is_dir():
         how = "pass an existing tree" if upstream is not None else "run `annotate fetch` to materialise it"
         raise TreeMissingError(f"{tree}: the upstream tree is not there; {how}")
-    docs = iter_documents(paths, config) if paths else config.doc_paths()
+    docs = iter_documents(paths, config)
     anchors = _scan_all(docs, config)
     findings = resolve(anchors, open_index(tree, config.cache_dir))
     summary = summarize(findings, len(docs))
