@@ -38,22 +38,23 @@ class ModelConfig:
     mlp_bias: bool = False
     eos_token_id: int | None = None
 
+    sliding_window: int | None = None
+
     @classmethod
     def from_dict(cls, cfg: dict) -> ModelConfig:
         """Validate a parsed ``config.json`` and keep the fields we use.
 
         Raises:
-            ValueError: For model types, activations or RoPE variants this
-                engine does not implement (rather than computing wrong logits).
+            ValueError: One line naming the first key whose value would make
+                this engine compute different logits from the checkpoint's
+                reference implementation (model type, activation, RoPE
+                variant, soft-capping, ...), rather than loading it wrongly.
         """
         model_type = cfg.get("model_type")
         if model_type not in SUPPORTED_MODEL_TYPES:
             raise ValueError(f"model_type {model_type!r} not supported; use one of {SUPPORTED_MODEL_TYPES}")
-        if cfg.get("hidden_act", "silu") != "silu":
-            raise ValueError(f"hidden_act {cfg['hidden_act']!r} not supported (only silu)")
-        rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
-        if rope.get("rope_type", rope.get("type", "default")) != "default":
-            raise ValueError(f"rope type {rope.get('rope_type')!r} not supported (only default)")
+        check_supported(cfg)
+        rope = rope_parameters(cfg)
         heads = cfg["num_attention_heads"]
         eos = cfg.get("eos_token_id")
         return cls(
@@ -71,6 +72,7 @@ class ModelConfig:
             attention_bias=cfg.get("attention_bias", False),
             mlp_bias=cfg.get("mlp_bias", False),
             eos_token_id=eos[0] if isinstance(eos, list) else eos,
+            sliding_window=sliding_window(cfg),
         )
 
     @classmethod
@@ -79,7 +81,61 @@ class ModelConfig:
         path = Path(model_dir) / "config.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no config.json; is this a Hugging Face checkpoint directory?")
-        return cls.from_dict(json.loads(path.read_text()))
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+
+# Keys that some Llama-family checkpoints carry and that change the math when
+# they hold anything but the neutral value(s) listed: this engine implements
+# none of them, so it refuses such a checkpoint instead of ignoring the key.
+NEUTRAL_VALUES: dict[str, tuple[Any, ...]] = {
+    "hidden_act": (None, "silu"),
+    "pretraining_tp": (None, 1),
+    "partial_rotary_factor": (None, 1, 1.0),
+    "attn_logit_softcapping": (None,),
+    "final_logit_softcapping": (None,),
+    "logits_scaling": (None, 1, 1.0),
+    "embedding_multiplier": (None, 1, 1.0),
+    "residual_multiplier": (None, 1, 1.0),
+    "attention_multiplier": (None,),
+    "query_pre_attn_scalar": (None,),
+    "use_qk_norm": (None, False),
+    "qk_layernorm": (None, False),
+    "attention_chunk_size": (None,),
+    "no_rope_layers": (None,),
+    "layer_types": (None,),
+    "moe_layers": (None,),
+    "num_local_experts": (None, 0, 1),
+}
+
+
+def check_supported(cfg: dict) -> None:
+    """Raise, naming the key, if ``cfg`` asks for math this engine does not do."""
+    for key, neutral in NEUTRAL_VALUES.items():
+        if cfg.get(key) not in neutral:
+            raise ValueError(f"config key {key}={cfg[key]!r} not supported (it changes the model's math)")
+    for key in ("rope_parameters", "rope_scaling"):
+        rope = cfg.get(key) or {}
+        kind = rope.get("rope_type", rope.get("type", "default"))
+        if kind != "default":
+            raise ValueError(f"config key {key}.rope_type={kind!r} not supported (only 'default' RoPE)")
+        if rope.get("partial_rotary_factor", 1.0) != 1.0:
+            raise ValueError(f"config key {key}.partial_rotary_factor={rope['partial_rotary_factor']!r} not supported")
+    window = cfg.get("sliding_window")
+    if window is not None:
+        raise ValueError(f"config key sliding_window={window!r} not supported (attention has no window)")
+
+
+def rope_parameters(cfg: dict) -> dict:
+    """The RoPE settings, from ``rope_parameters`` (transformers 5) or ``rope_scaling`` (older)."""
+    return cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+
+
+def sliding_window(cfg: dict) -> int | None:
+    """Attention window in tokens (a query sees keys less than this far back), or None."""
+    return cfg.get("sliding_window")
 
 
 # upstream: vllm/config/cache.py:42 — CacheConfig

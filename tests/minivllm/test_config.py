@@ -43,13 +43,43 @@ def test_defaults_for_kv_heads_and_head_dim() -> None:
 
 
 @pytest.mark.parametrize(
-    "extra",
-    [{"model_type": "gpt2"}, {"hidden_act": "gelu"}, {"rope_scaling": {"rope_type": "llama3"}}],
+    ("extra", "key"),
+    [
+        ({"model_type": "gpt2"}, "model_type"),
+        ({"hidden_act": "gelu"}, "hidden_act"),
+        ({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}, "rope_scaling.rope_type"),
+        ({"rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4}}, "rope_parameters.rope_type"),
+        ({"rope_scaling": {"type": "linear", "factor": 2.0}}, "rope_scaling.rope_type"),
+        ({"rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5}}, "partial_rotary_factor"),
+        ({"pretraining_tp": 2}, "pretraining_tp"),
+        ({"final_logit_softcapping": 30.0}, "final_logit_softcapping"),
+        ({"logits_scaling": 8.0}, "logits_scaling"),
+        ({"use_qk_norm": True}, "use_qk_norm"),
+        ({"layer_types": ["sliding_attention", "full_attention"]}, "layer_types"),
+        ({"model_type": "mistral", "sliding_window": 16}, "sliding_window"),
+    ],
 )
-def test_unsupported_variants_are_rejected(extra: dict) -> None:
-    """Architectures we would compute wrongly raise instead of loading."""
-    with pytest.raises(ValueError):
+def test_unsupported_variants_are_rejected_naming_the_key(extra: dict, key: str) -> None:
+    """Settings we would compute wrongly raise one line naming the key instead of loading."""
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")) as info:
         ModelConfig.from_dict({**BASE, **extra})
+    assert "\n" not in str(info.value)
+
+
+def test_neutral_values_of_math_keys_are_accepted() -> None:
+    """A key present with its no-op value (as transformers writes it) does not refuse the checkpoint."""
+    cfg = ModelConfig.from_dict(
+        {**BASE, "pretraining_tp": 1, "attention_dropout": 0.0, "sliding_window": None,
+         "rope_parameters": {"rope_type": "default", "rope_theta": 1e4}}
+    )
+    assert cfg.sliding_window is None
+
+
+def test_refusal_comes_before_any_weight_is_read(tmp_path: Path) -> None:
+    """An unsupported key is reported with the config path, even when no weights exist at all."""
+    (tmp_path / "config.json").write_text(json.dumps({**BASE, "rope_scaling": {"rope_type": "dynamic"}}))
+    with pytest.raises(ValueError, match=r"config\.json: config key rope_scaling\.rope_type='dynamic'"):
+        EngineArgs(str(tmp_path)).create_engine_config()
 
 
 def test_missing_config_names_the_path(tmp_path: Path) -> None:
