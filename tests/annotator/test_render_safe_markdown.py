@@ -77,3 +77,46 @@ def test_safe_meta_cleans_nested_front_matter():
     """Every string of the front matter, however nested, is made safe; other values stay."""
     meta = {"title": "<b>", "tags": ["<i>", 3], "search": {"boost": 2, "x": '"'}}
     assert safe_meta(meta) == {"title": "‹b›", "tags": ["‹i›", 3], "search": {"boost": 2, "x": "”"}}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[x](java&#115;cript:alert&#40;1&#41;)",
+        "[x](javascript&#58;alert(1))",
+        "[x](&#x6A;avascript:alert(1))",
+        "[x](&#X6a;avascript&colon;alert(1))",
+        "[x](java&Tab;script:alert(1))",
+        "[x](java&NewLine;script:alert(1))",
+        "[x](jav&amp;#x61;script:alert(1))",
+        "[x](&#0000106avascript:alert(1))",
+        "[x][r]\n\n[r]: java&#115;cript:alert(1)",
+        "[x][r]\n\n[r]: &#x6A;avascript&#58;alert(1)",
+        "![x](java&#115;cript:alert(1))",
+        "[x](vbscript&#58;msgbox)",
+        "[x](&#100;ata:text/html,x)",
+        "[x](\x01javascript:alert(1))",
+        "[x](JAVA\x0bSCRIPT:alert(1))",
+    ],
+)
+def test_script_urls_hidden_in_character_references_are_removed(source):
+    """A scheme spelled with character references, control characters or whitespace is still refused."""
+    out = _md(source)
+    assert "href=" not in out and "src=" not in out  # the URL is gone, the link text stays
+    assert "cript" not in out.lower() and "ata:" not in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:x", "about:blank", "ftp://x.org/a", "x-custom:1", "tel:123", "blob:https://x", "java&#115;cript:1"],
+)
+def test_safe_url_allows_only_listed_schemes(url):
+    """Only http, https and mailto schemes pass; any other scheme is refused, known or not."""
+    assert not safe_url(url)
+
+
+def test_safe_url_refuses_endlessly_escaped_urls():
+    """A URL still decoding after a few rounds is refused rather than decoded for ever."""
+    assert safe_url("&" + "amp;" * 3 + "#x2F;a:b")  # decodes to the relative "/a:b"
+    assert not safe_url("&" + "amp;" * 50 + "#x2F;a:b")
+    assert safe_url("a&amp;b.html")

@@ -35,6 +35,16 @@ ARGS = [
     "--disable-sync",
 ]
 
+HOSTILE = """# Hostile links
+
+[a](java&#115;cript:alert&#40;1&#41;) [b](javascript&#58;alert(2)) [c](&#x6A;avascript:alert(3))
+[d](JaVa&Tab;ScRiPt:alert(4)) [e](jav&amp;#x61;script:alert(5)) [f][r] [g][s]
+![h](java&#115;cript:alert(6)) [i](data:text/html,<script>alert(7)</script>)
+
+[r]: java&#115;cript:alert(8)
+[s]: &#x6A;avascript&#58;alert(9)
+"""
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
@@ -42,6 +52,8 @@ def built(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
     shutil.copy(MKDOCS_YML, root / "mkdocs.yml")  # the repository's own site configuration
+    (root / "annotations" / "hostile").mkdir()
+    (root / "annotations" / "hostile" / "index.md").write_text(HOSTILE, "utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ANNOTATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         report = site_cmd.build_into(config_mod.load(root), root / "site")
@@ -173,3 +185,22 @@ def test_no_broken_internal_links(built):
                 broken.append(f"{html.relative_to(built.resolve())}: {ref} (no such id)")
     assert broken == []
     assert len(parsed) > 10
+
+
+def test_hostile_links_run_no_script(browser, server, tmp_path):
+    """A page whose links hide ``javascript:`` in character references opens no dialog, on load or click."""
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    url = f"{server}/hostile/index.html"
+    page.goto(url)
+    links = page.locator("article a, article p > *")  # links, and whatever the unsafe ones became
+    assert links.count() >= 9
+    for i in range(links.count()):
+        links.nth(i).click()
+        page.wait_for_timeout(50)
+        if page.url.split("#")[0] != url:
+            page.goto(url)
+    page.screenshot(path=str(tmp_path / "hostile.png"))
+    page.close()
+    assert dialogs == []
