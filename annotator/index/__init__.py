@@ -76,10 +76,12 @@ def open_index(
 def list_tree(root: Path) -> list[str]:
     """Every file under ``root`` as a sorted posix relpath, skipping :data:`SKIP_DIRS`.
 
-    Symlinked files count when their target is a file (a dangling link does not); symlinked
-    directories are not entered, so a link cycle cannot loop.
+    Symlinked files count when their target is a file inside the tree (a dangling link, or one
+    pointing out of it such as ``/etc/passwd``, does not: the index must never read outside the
+    tree it was given); symlinked directories are not entered, so a link cycle cannot loop.
     """
     found: list[str] = []
+    top = os.path.realpath(root)
     stack = [(str(root), "")]
     while stack:
         directory, prefix = stack.pop()
@@ -91,9 +93,15 @@ def list_tree(root: Path) -> list[str]:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in SKIP_DIRS:
                     stack.append((entry.path, f"{prefix}{entry.name}/"))
-            elif entry.is_file():
+            elif entry.is_file() and (not entry.is_symlink() or _inside(entry.path, top)):
                 found.append(prefix + entry.name)
     return sorted(found)
+
+
+def _inside(path: str, top: str) -> bool:
+    """Whether ``path`` (a symlink) resolves to a file under the real directory ``top``."""
+    real = os.path.realpath(path)
+    return real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def module_name(path: str, prefix: str = "") -> str:

@@ -103,7 +103,9 @@ def _pool_parse(
     n_chunks = min(len(ordered), jobs * _CHUNKS_PER_JOB)
     chunks = [ordered[i::n_chunks] for i in range(n_chunks)]
     out: list[tuple[str, str, bytes]] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_context(), initializer=_watch_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending = {
             pool.submit(parse_chunk, str(root), chunk) for chunk in chunks
         }
@@ -113,6 +115,25 @@ def _pool_parse(
                 out.extend(fut.result())
             report("index", len(out), len(todo))
     return out
+
+
+def _watch_parent(parent: int, period: float = 0.2) -> None:
+    """Worker initializer: end this worker as soon as the process that started it is gone.
+
+    A pool's workers wait on a queue whose other end the parent holds; after a ``kill -9`` of the
+    parent nobody ever closes it (forked siblings inherit it too), so they would block forever.
+    A daemon thread polls the parent id (re-parenting changes it) and exits hard, which is safe:
+    a worker holds nothing but its own results.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(period)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="annotate-parent-watch", daemon=True).start()
 
 
 def _context():

@@ -108,6 +108,11 @@ def _start_byte(node: Node) -> int:
     return node.start_byte
 
 
+def _span(node: Node) -> tuple[int, int]:
+    """A total order on nodes: two callees can start at one byte (``f()()``: ``f()`` and ``f``)."""
+    return node.byte_range
+
+
 def _symbols(defs: list[Node], data: bytes) -> tuple[tuple, list, tuple, list]:
     """Symbols with nesting-aware qualnames, the scopes calls are attributed to, bases, inits.
 
@@ -217,7 +222,7 @@ def _calls(callees: list[Node], scopes: list[tuple[int, int, str]], data: bytes)
     seen: dict[bytes, str] = {}
     stack: list[tuple[int, int, str]] = []
     i, n_scopes, line, prev = 0, len(scopes), 1, 0
-    for node in sorted(callees, key=_start_byte):
+    for node in sorted(callees, key=_span):
         pos, stop = node.byte_range
         while i < n_scopes and scopes[i][0] <= pos:
             while stack and stack[-1][1] <= scopes[i][0]:

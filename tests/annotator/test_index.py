@@ -61,6 +61,17 @@ def test_listing_follows_file_links_but_not_directory_links(tmp_path: Path):
     assert list_tree(root) == ["alias.py", "real/a.py"]
 
 
+def test_listing_skips_file_links_out_of_the_tree(tmp_path: Path):
+    """A link to a file outside the tree (/etc/passwd, a sibling folder) is never listed or read."""
+    outside = tmp_path / "secret.py"
+    outside.write_text("password = 1\n")
+    root = write_tree(tmp_path / "t", {"a.py": "x = 1\n"})
+    (root / "leak.py").symlink_to(outside)
+    (root / "passwd").symlink_to("/etc/passwd")
+    assert list_tree(root) == ["a.py"]
+    assert open_index(root, tmp_path / "cache").load_all().keys() == {"a.py"}
+
+
 def test_unreadable_source_is_an_input_error(tmp_path: Path):
     """A path that cannot be read raises InputError naming it (the CLI shows one line, exit 2)."""
     (tmp_path / "pkg.py").mkdir()

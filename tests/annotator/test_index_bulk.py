@@ -68,3 +68,72 @@ def test_hash_files_is_sha256_of_bytes(tmp_path: Path):
     """Digests are the sha256 of each file's exact bytes."""
     (tmp_path / "a.py").write_bytes(b"\x00\x01")
     assert index_bulk.hash_files(tmp_path, ["a.py"]) == {"a.py": hashlib.sha256(b"\x00\x01").hexdigest()}
+
+
+_KILLED_PARENT = r"""
+import os, sys, time
+from pathlib import Path
+from annotator.index import bulk
+from annotator.index.cache import Cache
+
+out = Path(sys.argv[2])
+
+def stuck(root, paths):
+    (out / f"{os.getpid()}.pid").write_text("")
+    time.sleep(120)
+    return []
+
+bulk.parse_chunk = stuck  # forked workers inherit the patched module
+root = Path(sys.argv[1])
+paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
+bulk.load(root, paths, Cache(out / "cache", root), 2, None, 0)
+"""
+
+
+def test_workers_end_when_the_main_process_is_killed(tmp_path: Path):
+    """kill -9 of the indexing process takes its pool workers down too (no orphan blocks forever)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "t"
+    make_tree(root, 8)
+    out = tmp_path / "out"
+    out.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT, str(root), str(out)])
+    deadline = time.monotonic() + 30
+    while len(list(out.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(p.stem) for p in out.glob("*.pid")]
+    assert len(workers) == 2
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 10
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+
+
+def test_two_cold_builds_write_byte_identical_packs(tmp_path: Path):
+    """Cache content is a function of the tree: pooled and inline cold builds write the same bytes."""
+    root = tmp_path / "t"
+    make_tree(root, 12)
+    (root / "p" / "odd.py").write_text("f()()\ng(h())(k)\nobj.a().b()()\n")
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
+    one, two = Cache(tmp_path / "c1", root), Cache(tmp_path / "c2", root)
+    index_bulk.load(root, paths, one, 2, None, 0)
+    index_bulk.load(root, paths, two, 1, None, 10**6)
+    assert one.pack_path.read_bytes() == two.pack_path.read_bytes()

@@ -185,6 +185,12 @@ def test_callee_text_is_one_line():
     assert [c.callee for c in fi.calls] == ["(a .b .c)"]
 
 
+def test_call_sites_starting_at_one_byte_come_out_in_one_order():
+    """Callees sharing a start byte (``f()()``: ``f`` and ``f()``) are ordered by span, shortest first."""
+    fi = index_of("f()()\ng(h())(k)\n")
+    assert [c.callee for c in fi.calls] == ["f", "f()", "g", "g(h())", "h"]
+
+
 def test_attr_types_from_init_and_class_bases():
     """__init__'s self.x = Ctor(), annotations and annotated parameters type attributes; bases skip keywords."""
     fi = index_of(
