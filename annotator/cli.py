@@ -36,10 +36,17 @@ Paths = Annotated[
 ]
 
 
-def _config():
-    from annotator import config
+UpstreamOpt = Annotated[
+    Optional[Path],
+    typer.Option("--upstream", help="The upstream tree; default: the configured one, else upstream/."),
+]
 
-    return config.load()
+
+def _config(upstream: Path | None = None):
+    from annotator import config
+    from annotator.commands.recover import recover_pending
+
+    return recover_pending(config.load(upstream=upstream))
 
 
 def _check_format(value: str, allowed: tuple[str, ...]) -> str:
@@ -127,13 +134,18 @@ def map_(
 def verify(
     paths: Paths = None,
     fmt: FormatOpt = "text",
-    upstream: Annotated[Optional[Path], typer.Option(help="Tree to check against.")] = None,
+    upstream: UpstreamOpt = None,
 ) -> int:
-    """Check every anchor: the file exists, the line is in range, the named symbol contains it."""
+    """Check every anchor: the file exists, the line is in range, the named symbol contains it.
+
+    Works in any repository: with no configuration file, every *.md under the git top level
+    (outside upstream/, build outputs, virtual environments and hidden folders) is checked
+    against upstream/. Exit 0 all resolve, 1 some do not, 2 the tree or a file is missing.
+    """
     fmt = _check_format(fmt, ("text", "json", "github"))
     from annotator.commands import verify as cmd
 
-    return cmd.run(_config(), paths or [], fmt, upstream)
+    return cmd.run(_config(upstream), paths or [], fmt, None)
 
 
 @app.command()
@@ -158,6 +170,37 @@ def build(
     from annotator.commands import build as cmd
 
     return cmd.run(_config(), strict)
+
+
+@app.command("config")
+def config_(
+    upstream: UpstreamOpt = None,
+    fmt: FormatOpt = "text",
+) -> int:
+    """Print the resolved settings and where each came from (file, default or option)."""
+    fmt = _check_format(fmt, ("text", "json"))
+    from annotator.commands import configcmd as cmd
+
+    return cmd.run(_config(upstream), fmt)
+
+
+@app.command()
+def init(
+    upstream: UpstreamOpt = None,
+    package: Annotated[Optional[str], typer.Option(help="The upstream package; default: the tree's, else vllm.")] = None,
+    version: Annotated[Optional[str], typer.Option(help="The pinned release; default: the tree's.")] = None,
+    index_url: Annotated[
+        Optional[str], typer.Option(help="PEP 503 simple index for the sdist hash; default: pip's.")
+    ] = None,
+) -> int:
+    """Write annotate.toml for this repository: its docs globs, upstream dir and pin.
+
+    Never overwrites an existing file; prints the documents, anchors and tree it found and the
+    next command to run.
+    """
+    from annotator.commands import initcmd as cmd
+
+    return cmd.run(_config(upstream), package, version, index_url)
 
 
 @lab_app.command("list")

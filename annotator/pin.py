@@ -15,6 +15,9 @@ from annotator import atomic
 from annotator.errors import ConfigError
 
 _HEX = re.compile(r"^[0-9a-f]+$")
+_FIELDS = ("package", "version", "commit", "sdist", "sha256")
+_TABLE = re.compile(r"^\s*\[")
+_KEY = re.compile(r"^(\s*(\w+)\s*=\s*)")
 _HEADER = (
     "# The upstream tree every anchor in this repository is checked against.\n"
     "# Rewritten only by `annotate rebase`; `annotate fetch` re-creates upstream/ from it.\n"
@@ -41,13 +44,18 @@ class Pin:
 
 
 def read(path: Path) -> Pin:
-    """Load and validate a pin file; any problem is a one-line ConfigError naming the file."""
+    """Load and validate a pin; any problem is a one-line ConfigError naming the file.
+
+    The pin is either the whole file (UPSTREAM_PIN.toml) or the ``[pin]`` table of annotate.toml.
+    """
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: pin file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if isinstance(data.get("pin"), dict):
+        data = data["pin"]
     missing = [k for k in ("package", "version", "commit", "sdist", "sha256") if k not in data]
     if missing:
         raise ConfigError(f"{path}: missing key(s) {', '.join(missing)}")
@@ -59,9 +67,33 @@ def read(path: Path) -> Pin:
     return pin
 
 
+def file_text(path: Path, pin: Pin) -> str:
+    """The new text of the file holding the pin.
+
+    A ``[pin]`` table inside a larger file (annotate.toml) has only its five values replaced, so
+    every other byte of the author's configuration stays; a pin file is written whole.
+    """
+    try:
+        text = path.read_text("utf-8")
+    except OSError:
+        return pin.to_toml()
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if _TABLE.match(line) and line.strip() == "[pin]"), None)
+    if start is None:
+        return pin.to_toml()
+    for i in range(start + 1, len(lines)):
+        if _TABLE.match(lines[i]):
+            break
+        key = _KEY.match(lines[i])
+        if key and key.group(2) in _FIELDS:
+            end = "\n" if lines[i].endswith("\n") else ""
+            lines[i] = f'{key.group(1)}"{getattr(pin, key.group(2))}"{end}'
+    return "".join(lines)
+
+
 def write(path: Path, pin: Pin) -> None:
-    """Atomically replace the pin file."""
-    atomic.write_text(path, pin.to_toml())
+    """Atomically rewrite the pin where it lives (see :func:`file_text`)."""
+    atomic.write_text(path, file_text(path, pin))
 
 
 def render_page(pin: Pin, pin_file_name: str = "UPSTREAM_PIN.toml") -> str:

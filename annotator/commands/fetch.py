@@ -12,7 +12,7 @@ from annotator.config import Config
 def run(config: Config, version: str | None = None, index_url: str | None = None) -> int:
     """Fetch the pin (or ``version``) and report where the tree is; errors raise FetchError."""
     console = stdout()
-    the_pin = pin.read(config.pin_file)
+    the_pin = _pin_or_fail(config)
     started = time.perf_counter()
     with progress_bar() as update:
         if version is None or version.removeprefix("v") == the_pin.version:
@@ -36,3 +36,21 @@ def _rel(path, config: Config) -> str:
         return str(path.relative_to(config.root)) + "/"
     except ValueError:
         return str(path)
+
+
+def _pin_or_fail(config: Config) -> pin.Pin:
+    """The configured pin; fetch never replaces a git checkout and needs a pin to know what to fetch."""
+    from annotator.commands.upstream import configured_pin
+    from annotator.errors import ConfigError, FetchError
+
+    if (config.upstream_dir / ".git").exists():
+        raise FetchError(
+            f"{config.upstream_dir}: is a git checkout; annotate fetch never replaces it "
+            "(move it with `git -C upstream checkout vX.Y.Z`)"
+        )
+    the_pin = configured_pin(config)
+    if the_pin is None:
+        raise ConfigError(
+            f"{config.root}: no pin configured, so nothing to fetch; run `annotate init --version V` first"
+        )
+    return the_pin

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from annotator.anchors import doc_name, iter_documents, scan_file
 from annotator.config import Config
-from annotator.errors import InputError, TreeMissingError
+from annotator.commands.upstream import checked_tree, describe
+from annotator.errors import InputError
 from annotator.index import open_index
 from annotator.records import STATUSES, Anchor, Finding
 from annotator.resolve import resolve
@@ -28,14 +29,11 @@ from annotator.resolve import resolve
 
 def run(config: Config, paths: list[Path], fmt: str, upstream: Path | None) -> int:
     """Scan ``paths`` (default: the configured docs), resolve against the tree, print, exit code."""
-    tree = upstream if upstream is not None else config.upstream_dir
-    if not tree.is_dir():
-        how = "pass an existing tree" if upstream is not None else "run `annotate fetch` to materialise it"
-        raise TreeMissingError(f"{tree}: the upstream tree is not there; {how}")
+    tree, identity = checked_tree(config, upstream)
     docs = iter_documents(paths, config)
     anchors = _scan_all(docs, config)
     findings = resolve(anchors, open_index(tree, config.cache_dir))
-    summary = summarize(findings, len(docs))
+    summary = f"{summarize(findings, len(docs))}; checked against {describe(identity, tree)}"
     if fmt == "json":
         sys.stdout.write(json_array(findings))
     elif fmt == "github":

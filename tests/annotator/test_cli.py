@@ -45,11 +45,12 @@ def test_fetch_error_is_one_line_exit_2(project: Path, capsys):
     assert not (project / "upstream").exists()
 
 
-def test_outside_a_project_is_exit_2(tmp_path: Path, monkeypatch, capsys):
-    """Running outside any project says so in one line with exit 2."""
+def test_fetch_without_a_pin_is_exit_2(tmp_path: Path, monkeypatch, capsys):
+    """fetch in a repository that pins nothing says how to pin, in one line, exit 2."""
     monkeypatch.chdir(tmp_path)
     assert cli.main(["fetch"]) == 2
-    assert "[tool.annotate]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "annotate init --version V" in err
 
 
 def test_bad_format_is_usage_error(project: Path, capsys):

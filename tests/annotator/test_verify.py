@@ -41,7 +41,7 @@ def test_default_documents_all_ok_exit_0(project: Path, capsys: pytest.CaptureFi
     """Without PATHs the configured docs (annotations/, minivllm/) are verified; all ok exits 0."""
     assert main(["verify"]) == 0
     out = capsys.readouterr().out
-    assert out.strip() == "2 anchors in 2 documents: 2 ok, none broken"
+    assert out.strip() == "2 anchors in 2 documents: 2 ok, none broken; checked against upstream/ (the tree records no version)"
 
 
 def test_text_groups_broken_anchors_by_document(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,7 +53,7 @@ def test_text_groups_broken_anchors_by_document(project: Path, capsys: pytest.Ca
     assert out[1].startswith("  1:4  wrong-line  pkg/core/block_pool.py:5")
     assert "suggestion: pkg/core/block_pool.py:20 — BlockPool.get_new_blocks()" in out[3]
     assert any(line.startswith("  2:4  missing-file") for line in out)
-    assert out[-1] == "5 anchors in 3 documents: 3 ok, 2 broken (1 missing-file, 1 wrong-line)"
+    assert out[-1] == "5 anchors in 3 documents: 3 ok, 2 broken (1 missing-file, 1 wrong-line); checked against upstream/ (the tree records no version)"
 
 
 def test_json_has_every_anchor_with_the_contract_keys(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,7 +75,7 @@ def test_github_format_and_step_summary(project: Path, capsys, monkeypatch: pyte
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("::error file=annotations/bad.md,line=1,col=4,title=anchor wrong-line::")
     assert out[1].startswith("::error file=annotations/bad.md,line=2,col=4,title=anchor missing-file::")
-    assert out[2] == "annotate verify: 5 anchors in 3 documents: 3 ok, 2 broken (1 missing-file, 1 wrong-line)"
+    assert out[2] == "annotate verify: 5 anchors in 3 documents: 3 ok, 2 broken (1 missing-file, 1 wrong-line); checked against upstream/ (the tree records no version)"
     written = summary.read_text("utf-8")
     assert written.startswith("earlier step\n## annotate verify")
     assert "| annotations/bad.md | 1 | `pkg/core/block_pool.py:5 — BlockPool.get_new_blocks()` | wrong-line |" in written
