@@ -19,6 +19,7 @@ from pathlib import Path
 
 from annotator import fetch, pin
 from annotator.commands.output import progress_bar, stdout
+from annotator.commands.upstream import configured_pin, describe
 from annotator.config import Config
 from annotator.errors import InputError, TreeMissingError
 from annotator.fetch import Release
@@ -31,20 +32,21 @@ def run(config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str) -> 
     """Map, report and (unless ``dry_run``) rewrite; returns the exit code."""
     from annotator.rebase import commit, pin_for
 
-    the_pin = pin.read(config.pin_file)
-    _check_pinned_tree(config, the_pin)
+    the_pin, identity = _pinned(config)
+    checkout = is_checkout(identity)
     started = time.perf_counter()
     with progress_bar(fmt == "text") as update:
         release, new_root = _target(config, the_pin, to, update)
         old, new, records, changes, scanned = _map(config, paths, the_pin, release, new_root, update, dry_run)
+    configured = configured_pin(config) is not None
     if not dry_run:
         commit(
             changes,
-            pin_file=config.pin_file,
-            pin_page=config.pin_page,
-            new_pin=pin_for(release, new_root) if release else None,
+            pin_file=config.pin_file if configured else None,
+            pin_page=config.pin_page if configured else None,
+            new_pin=pin_for(release, new_root) if release and configured else None,
             upstream=config.upstream_dir,
-            new_tree=new_root if release else None,
+            new_tree=new_root if release and not checkout else None,
             scanned=scanned,
         )
     seconds = time.perf_counter() - started
@@ -52,8 +54,44 @@ def run(config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str) -> 
         sys.stdout.write(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=1) + "\n")
     else:
         outcome = _outcome(dry_run, release, the_pin, changes, new.version)
-        _print_text(records, old, new, f"{summarize(records, len(scanned))}; {outcome} ({seconds:.2f} s)")
+        head = f"{summarize(records, len(scanned))}; from {describe(identity, config.upstream_dir)}; {outcome} ({seconds:.2f} s)"
+        _print_text(records, old, new, head)
+        if release and checkout and not dry_run:
+            stdout().print(f"upstream/ is a git checkout; move it with: {checkout_command(config, release.version)}", markup=False)
     return 1 if any(r.status == "missing" for r in records) else 0
+
+
+def is_checkout(identity) -> bool:
+    """A tree the user cloned with git: rebase moves the documents and the pin, never the clone."""
+    return identity.source.endswith(".git")
+
+
+def checkout_command(config: Config, version: str) -> str:
+    """The one git command that moves a cloned upstream to the release the documents now cite."""
+    where = config.upstream_dir
+    try:
+        where = where.relative_to(config.root)
+    except ValueError:
+        pass
+    return f"git -C {where.as_posix()} fetch --tags && git -C {where.as_posix()} checkout v{version}"
+
+
+def _pinned(config: Config):
+    """The pin (configured, or the tree's own identity) and the identity of upstream/."""
+    from annotator.commands.upstream import checked_tree, configured_pin
+
+    _, identity = checked_tree(config)
+    the_pin = configured_pin(config)
+    if the_pin is None:
+        if not (identity.package and identity.version):
+            raise TreeMissingError(
+                f"{config.upstream_dir}: cannot tell which release this tree is ({identity.summary()}); "
+                "tag the checkout or run `annotate init --version V`"
+            )
+        the_pin = pin.Pin(identity.package, identity.version, identity.commit or "", "", "0" * 64)
+    elif not is_checkout(identity):
+        _check_pinned_tree(config, the_pin)
+    return the_pin, identity
 
 
 def _map(
