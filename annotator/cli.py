@@ -172,6 +172,21 @@ def build(
     return cmd.run(_config(), strict)
 
 
+@app.command()
+def site(
+    strict: Annotated[bool, typer.Option(help="Refuse to publish on any broken anchor.")] = False,
+    upstream: UpstreamOpt = None,
+) -> int:
+    """Build the annotated-source site into site/: your markdown beside the cited source files.
+
+    Uses the repository's mkdocs.yml when there is one; otherwise a built-in configuration renders
+    the configured markdown documents and a source page for every cited upstream file.
+    """
+    from annotator.commands import site as cmd
+
+    return cmd.run(_config(upstream), strict)
+
+
 @app.command("config")
 def config_(
     upstream: UpstreamOpt = None,

@@ -43,7 +43,7 @@ def _source(config: Config, tree: Path) -> str:
     """How MAP.md names the tree: the pinned release when the tree is the pinned one."""
     from annotator import mapdoc, pin
 
-    if tree == config.upstream_dir:
+    if tree == config.upstream_dir and config.pin_file is not None:
         try:
             return mapdoc.source_label(pin.read(config.pin_file))
         except AnnotateError:

@@ -20,7 +20,7 @@ from pathlib import Path
 from annotator.atomic import staging_dir, swap_dir
 from annotator.commands.output import stderr, stdout
 from annotator.config import Config
-from annotator.errors import AnnotateError, ConfigError, TreeMissingError
+from annotator.errors import AnnotateError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,12 @@ def run(config: Config, strict: bool) -> int:
     """Build the site into ``config.site.site_dir``; see the module docstring for exit codes."""
     target = config.root / config.site.site_dir
     with staging_dir(target.parent, f".{target.name}-staging-") as tmp:
-        report = build_into(config, tmp / "site")
+        mkdocs_yml = config.root / "mkdocs.yml"
+        if not mkdocs_yml.is_file():
+            from annotator.commands.site_default import write_builtin
+
+            mkdocs_yml = write_builtin(config, tmp)
+        report = build_into(config, tmp / "site", mkdocs_yml)
         console = stdout()
         console.print(
             f"site: {report.pages} pages, {report.bytes / 1e6:.1f} MB, {report.seconds:.1f} s, "
@@ -55,13 +60,14 @@ def run(config: Config, strict: bool) -> int:
     return 0
 
 
-def build_into(config: Config, out: Path) -> SiteReport:
-    """Run mkdocs with the project's mkdocs.yml into ``out``; mkdocs warnings are collected."""
-    mkdocs_yml = config.root / "mkdocs.yml"
+def build_into(config: Config, out: Path, mkdocs_yml: Path | None = None) -> SiteReport:
+    """Run mkdocs with ``mkdocs_yml`` (default: the project's) into ``out``, collecting warnings."""
+    from annotator.commands.upstream import require_tree
+
+    mkdocs_yml = mkdocs_yml or config.root / "mkdocs.yml"
     if not mkdocs_yml.is_file():
         raise ConfigError(f"{mkdocs_yml}: missing; the site needs the project's mkdocs.yml")
-    if not config.upstream_dir.is_dir():
-        raise TreeMissingError(f"{config.upstream_dir}: the upstream tree is not there; run `annotate fetch`")
+    require_tree(config)
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException

@@ -52,6 +52,9 @@ class AnnotateConfig(base.Config):
     """Options under ``plugins: - annotate:`` in mkdocs.yml."""
 
     project_root = c.Optional(c.Type(str))  # default: the directory holding mkdocs.yml
+    # Where the pages live relative to the project, for warnings; default: docs_dir's own path.
+    # The built-in configuration (a repository without mkdocs.yml) mirrors the pages elsewhere.
+    docs_prefix = c.Optional(c.Type(str))
 
 
 class AnnotatePlugin(BasePlugin[AnnotateConfig]):
@@ -83,7 +86,9 @@ class AnnotatePlugin(BasePlugin[AnnotateConfig]):
         """Gather citations and pairs, log broken anchors, add every generated page."""
         pages, markdown = self._annotation_pages(files)
         link_only = self._add_project_pages(files, config)
-        docs_prefix = _relative(Path(config.docs_dir), self.settings.root)
+        docs_prefix = self.config.docs_prefix
+        if docs_prefix is None:
+            docs_prefix = _relative(Path(config.docs_dir), self.settings.root)
         self.model = model = SiteModel(self.settings, self.index, pages, markdown, link_only, docs_prefix)
         self.seen = {**markdown, **link_only}
         for cite in model.broken:

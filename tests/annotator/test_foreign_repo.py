@@ -137,3 +137,21 @@ def test_doc_walk_skips_symlinked_folders_and_venvs(course):
     (venv / "pyvenv.cfg").write_text("home = /usr\n")
     (venv / "x.md").write_text("x")
     assert len(config_mod.load().doc_paths()) == 3
+
+
+def test_map_in_a_foreign_repository(course, capsys):
+    """map writes MAP.md for a directory of the clone, naming the tree, with no configuration."""
+    assert main(["map", "tinyllm/core"]) == 0
+    text = (course.root / "MAP.md").read_text()
+    assert "tinyllm/core/pool.py" in text and "upstream/" in text
+
+
+def test_site_without_mkdocs_yml(course, capsys):
+    """annotate site renders the course's pages and the cited source file with a built-in config."""
+    assert main(["site"]) == 0
+    site = course.root / "site"
+    deep = (site / "src" / "phase-02-paged" / "01-deep-dive.html").read_text()
+    assert 'href="../../source/tinyllm/core/pool.py.html#L7"' in deep
+    assert (site / "source" / "tinyllm" / "core" / "pool.py.html").is_file()
+    assert (site / "phase-03-batching" / "CHEATSHEET.html").is_file()
+    assert not any(p.name.startswith(".site-staging") for p in course.root.iterdir())
