@@ -38,7 +38,7 @@ def require_tree(config: Config, tree: Path | None = None) -> Path:
         raise TreeMissingError(f"{where}: no such directory; pass an existing tree")
     how = (
         "run `annotate fetch` to materialise the pinned release"
-        if configured_pin(config) is not None
+        if config.pin_file is not None and config.pin_file.is_file()
         else "clone it there (`git clone https://github.com/vllm-project/vllm upstream`), "
         "run `annotate fetch --version V`, or point at one with `annotate init --upstream DIR`"
     )
