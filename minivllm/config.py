@@ -206,6 +206,43 @@ def default_num_blocks(
     return max(2, min(by_memory, by_need))
 
 
+def resolve_dtype(dtype: torch.dtype | str | None, device: str) -> torch.dtype:
+    """None means float32 on the CPU and bfloat16 on CUDA; names like ``"bfloat16"`` are accepted."""
+    if dtype is None or dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if isinstance(dtype, str):
+        resolved = getattr(torch, dtype, None)
+        if not isinstance(resolved, torch.dtype):
+            raise ValueError(f"dtype {dtype!r} is not a torch dtype")
+        return resolved
+    return dtype
+
+
+def weight_bytes(model: ModelConfig, dtype: torch.dtype) -> int:
+    """Bytes of the model's weights (biases and norms aside), from its shape alone."""
+    h, inter, d = model.hidden_size, model.intermediate_size, model.head_dim
+    qkv = h * d * (model.num_attention_heads + 2 * model.num_key_value_heads)
+    per_layer = qkv + model.num_attention_heads * d * h + 3 * h * inter
+    embed = model.vocab_size * h * (1 if model.tie_word_embeddings else 2)
+    return (embed + model.num_hidden_layers * per_layer) * torch.empty((), dtype=dtype).element_size()
+
+
+# upstream: vllm/v1/worker/gpu_worker.py:358 — Worker.determine_available_memory()
+def cuda_kv_cache_budget(
+    model: ModelConfig, dtype: torch.dtype, device: str, utilization: float, max_tokens: int, max_seqs: int
+) -> int:
+    """Bytes left for the KV pool: the allowed share of the device, less what is in use, the weights,
+    and a bound on one step's activations (float32 logits of every sampling row, MLP intermediates)."""
+    free, total = torch.cuda.mem_get_info(torch.device(device))
+    activations = max_tokens * (4 * model.intermediate_size + 8 * model.hidden_size) * 4
+    logits = 4 * max_seqs * model.vocab_size * 4 * 4
+    reserve = activations + logits + (512 << 20)
+    budget = int(utilization * total) - (total - free) - weight_bytes(model, dtype) - reserve
+    if budget <= 0:
+        raise ValueError(f"gpu_memory_utilization={utilization} leaves no memory for the KV cache on {device}")
+    return budget
+
+
 # upstream: vllm/config/speculative.py:74 — SpeculativeConfig
 @dataclass(frozen=True)
 class SpeculativeConfig:
@@ -262,6 +299,8 @@ class EngineConfig:
     seed: int = 0
     speculative: SpeculativeConfig | None = None
     lora: LoRAConfig | None = None
+    device: str = "cpu"
+    enforce_eager: bool = False
 
 
 # upstream: vllm/engine/arg_utils.py:412 — EngineArgs
@@ -288,6 +327,11 @@ class EngineArgs:
         enable_lora: Make the model's linear layers accept adapters.
         max_loras: Distinct adapters per step.
         max_lora_rank: Largest adapter rank.
+        device: ``"cpu"`` or ``"cuda"`` (``"cuda:N"``): where weights, KV cache and sampling live.
+        gpu_memory_utilization: On CUDA, the share of the device's memory the
+            engine may fill (weights, activations, KV pool); sizes the pool
+            unless ``num_kv_blocks`` is given.
+        enforce_eager: On CUDA, never capture CUDA graphs for decode steps.
     """
 
     model: str
@@ -300,12 +344,15 @@ class EngineArgs:
     long_prefill_token_threshold: int = 0
     enable_chunked_prefill: bool = True
     enable_prefix_caching: bool = True
-    dtype: torch.dtype = torch.float32
+    dtype: torch.dtype | str | None = None
     seed: int = 0
     speculative_config: dict[str, Any] | None = None
     enable_lora: bool = False
     max_loras: int = 1
     max_lora_rank: int = 16
+    device: str = "cpu"
+    gpu_memory_utilization: float = 0.9
+    enforce_eager: bool = False
 
     # upstream: vllm/engine/arg_utils.py:1697 — EngineArgs.create_engine_config()
     def create_engine_config(self) -> EngineConfig:
@@ -317,8 +364,14 @@ class EngineArgs:
         """
         model = ModelConfig.from_dir(self.model)
         max_len = min(self.max_model_len or model.max_position_embeddings, model.max_position_embeddings)
+        dtype = resolve_dtype(self.dtype, self.device)
+        budget = self.kv_cache_memory_bytes
+        if self.device.startswith("cuda") and self.num_kv_blocks is None:
+            budget = cuda_kv_cache_budget(
+                model, dtype, self.device, self.gpu_memory_utilization, self.max_num_batched_tokens, self.max_num_seqs
+            )
         num_blocks = self.num_kv_blocks or default_num_blocks(
-            model, self.block_size, self.dtype, self.max_num_seqs, max_len, self.kv_cache_memory_bytes
+            model, self.block_size, dtype, self.max_num_seqs, max_len, budget
         )
         if num_blocks - 1 < cdiv(max_len, self.block_size):
             raise ValueError(
@@ -335,4 +388,6 @@ class EngineArgs:
         cache = CacheConfig(self.block_size, num_blocks, self.enable_prefix_caching)
         spec = SpeculativeConfig(**self.speculative_config) if self.speculative_config else None
         lora = LoRAConfig(self.max_loras, self.max_lora_rank) if self.enable_lora else None
-        return EngineConfig(str(self.model), model, cache, scheduler, self.dtype, self.seed, spec, lora)
+        return EngineConfig(
+            str(self.model), model, cache, scheduler, dtype, self.seed, spec, lora, self.device, self.enforce_eager
+        )

@@ -35,9 +35,12 @@ class LLM:
     Args:
         model: Hugging Face checkpoint directory.
         tokenizer: Overrides the checkpoint's tokenizer.
-        **engine_kwargs: Any ``EngineArgs`` field (block_size,
+        **engine_kwargs: Any ``EngineArgs`` field (device, dtype,
+            gpu_memory_utilization, enforce_eager, block_size,
             max_num_batched_tokens, max_num_seqs, enable_prefix_caching,
-            speculative_config, enable_lora, max_loras, ...).
+            speculative_config, enable_lora, max_loras, ...). ``device="cuda"``
+            runs the same engine on a GPU (bfloat16 unless ``dtype`` says
+            otherwise, Triton attention, CUDA graphs for decode).
     """
 
     # upstream: vllm/entrypoints/llm.py:176 — LLM.__init__()

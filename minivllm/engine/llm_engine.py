@@ -38,8 +38,10 @@ class LLMEngine:
     def __init__(self, config: EngineConfig, tokenizer: Tokenizer | None = None) -> None:
         self.config = config
         self.tokenizer = tokenizer or load_tokenizer(config.model_dir)
-        model = load_model(config.model_dir, config.dtype)
-        self.model_runner = ModelRunner(model, config.cache, config.seed, config.lora)
+        model = load_model(config.model_dir, config.dtype, config.device)
+        self.model_runner = ModelRunner(
+            model, config.cache, config.seed, config.lora, config.scheduler, config.enforce_eager
+        )
         cache = config.cache
         kv_manager = KVCacheManager(cache.num_blocks, cache.block_size, cache.enable_prefix_caching)
         self.structured_output_manager = StructuredOutputManager(self.tokenizer, config.model.vocab_size)

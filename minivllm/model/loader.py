@@ -60,14 +60,25 @@ def expected_weights(model: LlamaForCausalLM) -> set[str]:
 
 
 # upstream: vllm/model_executor/model_loader/__init__.py:133 — get_model()
-def load_model(model_dir: str | Path, dtype: torch.dtype = torch.float32) -> LlamaForCausalLM:
+def load_model(
+    model_dir: str | Path, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+) -> LlamaForCausalLM:
     """Build the model from ``config.json`` and fill it from the safetensors files.
+
+    On a GPU the model is built on the device in its final dtype first, and
+    each checkpoint tensor is copied from the memory-mapped file straight
+    into its parameter: no full copy of the weights ever sits in host memory.
 
     Raises:
         ValueError: If any parameter was not in the checkpoint.
     """
     cfg = ModelConfig.from_dir(model_dir)
-    model = LlamaForCausalLM(cfg)
+    device = torch.device(device)
+    if device.type == "cpu":
+        model = LlamaForCausalLM(cfg)
+    else:
+        with torch.device(device):
+            model = LlamaForCausalLM(cfg).to(dtype)
     loaded = model.load_weights(safetensors_weights_iterator(list_weight_files(model_dir)))
     missing = expected_weights(model) - loaded
     if missing:

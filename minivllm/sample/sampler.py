@@ -45,10 +45,11 @@ class Sampler:
 
     Args:
         seed: Seeds the generator shared by requests without their own seed.
+        device: Where the logits (and so the generator's noise) live.
     """
 
-    def __init__(self, seed: int = 0) -> None:
-        self.generator = torch.Generator().manual_seed(seed)
+    def __init__(self, seed: int = 0, device: torch.device | str = "cpu") -> None:
+        self.generator = torch.Generator(device=device).manual_seed(seed)
 
     # upstream: vllm/v1/sample/sampler.py:67 — Sampler.forward()
     def __call__(self, logits: torch.Tensor, md: SamplingMetadata) -> SamplerOutput:

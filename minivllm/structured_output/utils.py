@@ -9,7 +9,7 @@ _BIT = torch.arange(32, dtype=torch.int32)
 
 def unpack_bitmask(bitmask: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """``[R, ceil(V / 32)]`` int32 (bit ``t % 32`` of word ``t // 32``) → ``[R, V]`` bool."""
-    bits = (bitmask.unsqueeze(-1) >> _BIT) & 1
+    bits = (bitmask.unsqueeze(-1) >> _BIT.to(bitmask.device)) & 1
     return bits.flatten(1)[:, :vocab_size].bool()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import torch
@@ -19,11 +20,12 @@ class CachedRequestState:
     last step, so they cost O(new tokens) per step rather than O(output).
     """
 
-    def __init__(self, request: Request, vocab_size: int) -> None:
+    def __init__(self, request: Request, vocab_size: int, device: torch.device | str = "cpu") -> None:
         params = request.sampling_params
         self.generator: torch.Generator | None = None
         if params.seed is not None:
-            self.generator = torch.Generator().manual_seed(params.seed)
+            # On a GPU the generator lives there too: the noise is drawn where the logits are.
+            self.generator = torch.Generator(device=device).manual_seed(params.seed)
         self.output_counts: torch.Tensor | None = None
         self.prompt_mask: torch.Tensor | None = None
         self.num_counted = 0
@@ -131,3 +133,19 @@ def expand_for_drafts(md: SamplingMetadata, counts: Sequence[int]) -> SamplingMe
         top_p=pick(md.top_p),
         min_p=pick(md.min_p),
     )
+
+
+def sampling_metadata_to(md: SamplingMetadata, device: torch.device) -> SamplingMetadata:
+    """The same metadata with every tensor copied to ``device`` (asynchronously from pinned memory).
+
+    Row parameters are gathered on the host, where the requests are; the
+    sampler then runs where the logits are.
+    """
+    if device.type == "cpu":
+        return md
+    moved = {
+        f.name: getattr(md, f.name).to(device, non_blocking=True)
+        for f in dataclasses.fields(md)
+        if isinstance(getattr(md, f.name), torch.Tensor)
+    }
+    return dataclasses.replace(md, **moved)
