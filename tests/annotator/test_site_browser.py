@@ -23,7 +23,8 @@ from annotator.commands import site as site_cmd
 
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
 MKDOCS_YML = Path(__file__).resolve().parents[2] / "mkdocs.yml"
-CHROMIUM = "/usr/bin/chromium"
+# $CHROMIUM, else a chromium on PATH, else Debian's (which `bash .ci/setup` installs where missing).
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -83,7 +84,7 @@ def browser(tmp_path_factory):
     """Headless Chromium with a fresh profile, driven by playwright."""
     from playwright.sync_api import sync_playwright
 
-    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)"
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: run `bash .ci/setup` (README) or set CHROMIUM"
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("profile")),
