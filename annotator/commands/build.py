@@ -1,7 +1,8 @@
 """``annotate build``: the main job, one command from a fresh clone to a browsable site.
 
 Steps, in order: fetch the pinned tree if needed, regenerate the pin page, verify every anchor,
-write MAP.md, build the site. Every step runs even when an earlier one finds broken anchors, so
+write MAP.md, build the site. Without a configured pin (or with upstream/ a git clone) there is
+nothing to fetch, and without a pin page nothing to regenerate: those steps are left out. Every step runs even when an earlier one finds broken anchors, so
 one run shows everything; the exit code is the worst step's.
 """
 
@@ -18,9 +19,13 @@ def run(config: Config, strict: bool = True) -> int:
     from annotator.commands import fetch, mapcmd, pinpage, site, verify
 
     console = stdout()
+    from annotator.commands.upstream import configured_pin
+
+    pinned = configured_pin(config) is not None
+    cloned = (config.upstream_dir / ".git").exists()
     steps = [
-        ("fetch", lambda: fetch.run(config)),
-        ("pin page", lambda: pinpage.run(config)),
+        *([("fetch", lambda: fetch.run(config))] if pinned and not cloned else []),
+        *([("pin page", lambda: pinpage.run(config))] if pinned and config.pin_page else []),
         ("verify", lambda: verify.run(config, [], "text", None)),
         ("map", lambda: mapcmd.run(config, None, None)),
         ("site", lambda: site.run(config, strict)),

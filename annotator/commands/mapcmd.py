@@ -20,7 +20,7 @@ def run(config: Config, dirs: list[str] | None, out: Path | None) -> int:
     from annotator import atomic, mapdoc
 
     tree = tree_or_fail(config, None)
-    subsystems = tuple(d.strip("/") for d in (dirs or config.map_subsystems))
+    subsystems = tuple(d.strip("/") for d in (dirs or default_subsystems(config, tree)))
     for sub in subsystems:
         if not (tree / sub).is_dir():
             raise InputError(f"{sub}: not a directory of the tree {tree}; pass one that is")
@@ -37,6 +37,18 @@ def run(config: Config, dirs: list[str] | None, out: Path | None) -> int:
         f"{len(data.missing)} without a role"
     )
     return 0
+
+
+def default_subsystems(config: Config, tree: Path) -> tuple[str, ...]:
+    """The configured subsystems; unconfigured, those of the defaults the tree has, else its packages.
+
+    The defaults name vLLM's engine folders; another upstream (or a foreign course with no
+    configuration) gets a map of its top-level packages instead of an error.
+    """
+    if config.origin("map_subsystems") != "default":
+        return config.map_subsystems
+    present = tuple(d for d in config.map_subsystems if (tree / d).is_dir())
+    return present or tuple(sorted(p.name for p in tree.iterdir() if (p / "__init__.py").is_file()))
 
 
 def _source(config: Config, tree: Path) -> str:

@@ -155,3 +155,11 @@ def test_site_without_mkdocs_yml(course, capsys):
     assert (site / "source" / "tinyllm" / "core" / "pool.py.html").is_file()
     assert (site / "phase-03-batching" / "CHEATSHEET.html").is_file()
     assert not any(p.name.startswith(".site-staging") for p in course.root.iterdir())
+
+
+def test_build_skips_fetch_for_a_clone_and_runs_the_rest(course, capsys):
+    """build in the foreign repo: no fetch (the tree is a clone), verify finds the rotted anchor."""
+    code = main(["build", "--no-strict"])
+    out = capsys.readouterr().out
+    assert "fetch:" not in out and "verify: exit 1" in out and "site: exit 0" in out
+    assert code == 1
