@@ -1,37 +1,43 @@
-"""Paged attention in plain PyTorch.
+"""Paged attention in plain PyTorch, reading the block cache in place.
 
 Each layer's cache is one tensor ``[2, kv_heads, num_blocks, block_size,
 head_dim]`` (keys, then values). A request's KV is scattered over the blocks
 its block table names; a token at position ``p`` lives in slot
-``table[p // block_size] * block_size + p % block_size``. Heads come before
-blocks so that gathering a request's blocks yields, per head, one contiguous
-``[tokens, head_dim]`` matrix — the layout attention reads fastest.
+``table[p // block_size] * block_size + p % block_size``.
 
-A step's flattened batch mixes two kinds of rows, attended differently:
-decode rows (one query token) are batched into one padded attention call;
-prefill rows (a chunk of several query tokens) are attended one request at a
-time, each with its own causal mask offset by the tokens already cached.
+A step's flattened batch mixes prefill chunks and decode tokens of many
+requests, described varlen-style (``query_start_loc``, ``seq_lens``, block
+table) as the GPU kernels expect. One :func:`paged_attention` call per layer
+attends all of them: the queries are cut into *tiles* (one decode token, or up
+to ``PREFILL_TILE`` consecutive queries of one request), and the keys are
+streamed a chunk of blocks at a time straight from the block table, merged
+with an online softmax. Nothing copies a request's whole context out of the
+cache; each chunk touches only the blocks the active tiles still need, so the
+work grows with the tokens actually read, and the loop runs over key chunks,
+never over requests.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+PREFILL_TILE = 32  # queries of one request attended together
+KEY_CHUNK = 128  # keys streamed per online-softmax step (rounded to whole blocks)
+MASKED = -1e30  # finite, so a chunk masked for a whole row cannot make NaN
+
 
 # upstream: vllm/v1/worker/workspace.py:31 — WorkspaceManager
 class Workspace:
-    """Reusable scratch memory for the keys and values gathered out of the cache.
+    """Reusable scratch memory for the key/value chunks read out of the cache.
 
-    Every layer of every step gathers megabytes of KV. Fresh tensors that
-    large come straight from the operating system, page faults and all;
-    reusing one buffer (grown when a larger gather comes along) avoids that.
-    One gather's result is dead before the next gather starts, so a single
-    pair of buffers serves all of them.
+    One chunk's copy is dead before the next is read, so one pair of
+    buffers (grown when a larger chunk comes along) serves every chunk of
+    every layer of every step, with no fresh allocation each time.
     """
 
     def __init__(self) -> None:
@@ -48,36 +54,35 @@ class Workspace:
 
 
 @dataclass(frozen=True)
-class PrefillSeq:
-    """One request in the batch that has more than one query token.
+class KeyChunk:
+    """One step of the online softmax: a run of block-table columns for the leading tiles.
 
     Attributes:
-        token_start: First row of its queries in the flattened batch.
-        token_end: One past its last query row.
-        context_len: Tokens in its KV once this step's keys are written.
-        block_ids: Blocks covering ``context_len`` tokens, in order.
+        num_tiles: Tiles still reading keys here (tiles are sorted longest first).
+        block_ids: ``[num_tiles, blocks]`` the blocks to read, per tile.
+        bias: ``[num_tiles, 1, q_tile, blocks * block_size]``: 0 where the
+            query may see the key, ``MASKED`` elsewhere.
     """
 
-    token_start: int
-    token_end: int
-    context_len: int
+    num_tiles: int
     block_ids: torch.Tensor
+    bias: torch.Tensor
 
 
 @dataclass(frozen=True)
-class DecodeGroup:
-    """Single-token queries attended together, their contexts padded to one length.
+class TilePlan:
+    """How one kind of query tile (decode or prefill) walks the cache.
 
     Attributes:
-        rows: ``[n]`` their rows in the flattened batch.
-        block_table: ``[n, max_blocks]`` their block tables (null-padded).
-        mask: ``[n, 1, 1, max_blocks * block_size]``, True on slots that hold
-            one of the row's tokens.
+        q_tile: Queries per tile.
+        rows: ``[num_tiles * q_tile]`` batch row of each tile slot; a tile
+            shorter than ``q_tile`` repeats its last row.
+        chunks: Key chunks in position order.
     """
 
+    q_tile: int
     rows: torch.Tensor
-    block_table: torch.Tensor
-    mask: torch.Tensor
+    chunks: tuple[KeyChunk, ...]
 
 
 # upstream: vllm/v1/attention/backend.py:353 — CommonAttentionMetadata
@@ -87,15 +92,30 @@ class AttentionMetadata:
 
     Attributes:
         slot_mapping: ``[T]`` cache slot of each token of the batch.
-        decode_groups: The single-token rows, grouped by context length.
-        prefills: The multi-token rows, one entry per request.
-        workspace: Scratch buffers for gathered KV, or None to allocate.
+        query_start_loc: ``[B + 1]`` request ``b`` owns rows
+            ``query_start_loc[b]:query_start_loc[b + 1]``.
+        seq_lens: ``[B]`` tokens in request ``b``'s KV once this step's are written.
+        block_table: ``[B, max_blocks]`` block ids, padded with the null block 0.
+        max_query_len: Longest query run in the batch.
+        max_seq_len: Longest context in the batch.
+        workspace: Scratch buffers for key chunks, or None to allocate.
     """
 
     slot_mapping: torch.Tensor
-    decode_groups: tuple[DecodeGroup, ...]
-    prefills: tuple[PrefillSeq, ...]
+    query_start_loc: torch.Tensor
+    seq_lens: torch.Tensor
+    block_table: torch.Tensor
+    max_query_len: int
+    max_seq_len: int
     workspace: Workspace | None = None
+    _plans: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def plans(self, block_size: int, sliding_window: int | None) -> tuple[TilePlan, ...]:
+        """The CPU tiling, built on first use and reused by every layer of the step."""
+        key = (block_size, sliding_window)
+        if key not in self._plans:
+            self._plans[key] = plan_tiles(self, block_size, sliding_window)
+        return self._plans[key]
 
 
 # upstream: vllm/v1/worker/block_table.py:141 — BlockTable.compute_slot_mapping()
@@ -116,7 +136,7 @@ def build_attention_metadata(
     block_size: int,
     workspace: Workspace | None = None,
 ) -> AttentionMetadata:
-    """Precompute per-step indexing so each layer only does tensor ops.
+    """Describe the step's batch once, so each layer only does tensor ops.
 
     Args:
         query_lens: Scheduled tokens per request.
@@ -128,52 +148,79 @@ def build_attention_metadata(
     """
     qlens = torch.tensor(query_lens)
     req_idx = torch.repeat_interleave(torch.arange(len(query_lens)), qlens)
-    starts = torch.cumsum(qlens, 0) - qlens
-    prefills = tuple(
-        PrefillSeq(
-            int(starts[i]),
-            int(starts[i]) + query_lens[i],
-            context_lens[i],
-            block_table[i, : -(-context_lens[i] // block_size)],
-        )
-        for i in torch.nonzero(qlens > 1).flatten().tolist()
-    )
-    dec = torch.nonzero(qlens == 1).flatten()
-    groups = group_decode_rows(starts[dec], block_table[dec], torch.tensor(context_lens)[dec], block_size)
+    query_start_loc = F.pad(torch.cumsum(qlens, 0), (1, 0)).to(torch.int32)
     return AttentionMetadata(
         slot_mapping=compute_slot_mapping(block_table, req_idx, positions, block_size),
-        decode_groups=groups,
-        prefills=prefills,
+        query_start_loc=query_start_loc,
+        seq_lens=torch.tensor(context_lens, dtype=torch.int32),
+        block_table=block_table.to(torch.int32),
+        max_query_len=max(query_lens),
+        max_seq_len=max(context_lens),
         workspace=workspace,
     )
 
 
-def group_decode_rows(
-    rows: torch.Tensor,
-    block_table: torch.Tensor,
-    context_lens: torch.Tensor,
-    block_size: int,
-    rows_per_group: int = 16,
-    max_groups: int = 4,
-) -> tuple[DecodeGroup, ...]:
-    """Split decode rows into a few groups of similar context length.
+def plan_tiles(md: AttentionMetadata, block_size: int, sliding_window: int | None) -> tuple[TilePlan, ...]:
+    """Cut the batch into decode tiles (one query) and prefill tiles (``PREFILL_TILE`` queries).
 
-    Padding every row to the longest context in the batch wastes copying and
-    attention work on short rows; sorting by length and padding each group to
-    its own longest cuts that waste, at the price of one attention call per
-    group.
+    Two tile sizes, so a decode token never pays for a prefill tile's
+    padding; both run inside the same :func:`paged_attention` call.
     """
-    if len(rows) == 0:
-        return ()
-    order = torch.argsort(context_lens)
-    n_groups = max(1, min(max_groups, len(rows) // rows_per_group))
-    groups = []
-    for part in torch.tensor_split(order, n_groups):
-        lens = context_lens[part]
-        max_blocks = -(-int(lens.max()) // block_size)
-        mask = torch.arange(max_blocks * block_size)[None, :] < lens[:, None]
-        groups.append(DecodeGroup(rows[part], block_table[part, :max_blocks], mask[:, None, None, :]))
-    return tuple(groups)
+    qlens = (md.query_start_loc[1:] - md.query_start_loc[:-1]).long()
+    plans = []
+    for q_tile, reqs in ((1, qlens == 1), (PREFILL_TILE, qlens > 1)):
+        reqs = torch.nonzero(reqs).flatten()
+        if len(reqs):
+            plans.append(tile_plan(md, qlens, reqs, q_tile, block_size, sliding_window))
+    return tuple(plans)
+
+
+def tile_plan(
+    md: AttentionMetadata,
+    qlens: torch.Tensor,
+    reqs: torch.Tensor,
+    q_tile: int,
+    block_size: int,
+    window: int | None,
+) -> TilePlan:
+    """Tiles of ``reqs``, sorted by the keys they read (longest first), and their key chunks."""
+    per_req = -(-qlens[reqs] // q_tile)
+    tile_req = torch.repeat_interleave(reqs, per_req)
+    first = torch.repeat_interleave(torch.cumsum(per_req, 0) - per_req, per_req)
+    start = md.query_start_loc[tile_req].long() + (torch.arange(len(tile_req)) - first) * q_tile
+    last = md.query_start_loc[tile_req + 1].long() - 1
+    rows = torch.minimum(start[:, None] + torch.arange(q_tile), last[:, None])
+    pos = rows - last[:, None] + md.seq_lens[tile_req].long()[:, None] - 1
+    num_keys = pos[:, -1] + 1
+    order = torch.argsort(num_keys, descending=True, stable=True)
+    rows, pos, num_keys, tile_req = rows[order], pos[order], num_keys[order], tile_req[order]
+    first_key = 0 if window is None else int((pos[:, 0] - window + 1).clamp(min=0).min())
+    return TilePlan(q_tile, rows.flatten(), key_chunks(md.block_table.long()[tile_req], pos, num_keys, block_size, first_key, window))
+
+
+def key_chunks(
+    table: torch.Tensor,
+    pos: torch.Tensor,
+    num_keys: torch.Tensor,
+    block_size: int,
+    first_key: int,
+    window: int | None,
+) -> tuple[KeyChunk, ...]:
+    """Key chunks from ``first_key`` to the longest tile's last key, each narrowed to live tiles."""
+    per_chunk = max(1, KEY_CHUNK // block_size)
+    longest = int(num_keys[0])
+    chunks = []
+    for col in range(first_key // block_size // per_chunk * per_chunk, -(-longest // block_size), per_chunk):
+        lo = col * block_size
+        n = int((num_keys > lo).sum())
+        width = min(per_chunk, -(-(longest - lo) // block_size))
+        key_pos = lo + torch.arange(width * block_size)
+        seen = key_pos <= pos[:n, :, None]
+        if window is not None:
+            seen &= key_pos > pos[:n, :, None] - window
+        bias = torch.zeros(seen.shape).masked_fill_(~seen, MASKED)
+        chunks.append(KeyChunk(n, table[:n, col : col + width], bias[:, None]))
+    return tuple(chunks)
 
 
 # upstream: vllm/_custom_ops.py:2569 — reshape_and_cache()
@@ -203,67 +250,121 @@ def gather_kv(
     return k.view(shape), v.view(shape)
 
 
-def decode_attention(
+# upstream: vllm/v1/attention/ops/triton_unified_attention.py:763 — unified_attention()
+def paged_attention(
     q: torch.Tensor,
     kv_cache: torch.Tensor,
-    group: DecodeGroup,
+    md: AttentionMetadata,
     scale: float,
-    workspace: Workspace | None = None,
+    sliding_window: int | None = None,
 ) -> torch.Tensor:
-    """A group of single-token queries at once: ``q`` ``[n, heads, D]`` → same shape.
+    """Causal (optionally windowed) GQA attention of every query row over the paged cache.
 
-    Each row's context is gathered to the group's padded length; the mask
-    hides the padding (and whatever the null block holds).
+    ``q`` ``[T, heads, D]`` → ``[T, heads, D]``. A query at position ``p``
+    sees keys at positions ``k <= p`` with ``p - k < sliding_window``. This
+    step's keys must already be in the cache.
     """
-    k, v = gather_kv(kv_cache, group.block_table, workspace)
-    out = F.scaled_dot_product_attention(
-        q.unsqueeze(2),
-        k.transpose(0, 1),
-        v.transpose(0, 1),
-        attn_mask=group.mask,
-        scale=scale,
-        enable_gqa=True,
-    )
-    return out.squeeze(2)
+    if q.is_cuda:
+        from minivllm.kernels import paged_attention as kernel
+
+        return kernel(
+            q, kv_cache, md.query_start_loc, md.seq_lens, md.block_table, scale,
+            sliding_window, md.max_query_len, md.max_seq_len,
+        )  # fmt: skip
+    out = torch.empty_like(q)
+    for plan in md.plans(kv_cache.shape[3], sliding_window):
+        out.index_copy_(0, plan.rows, attend_tiles(q, kv_cache, plan, scale, md.workspace))
+    return out
 
 
-def prefill_attention(
+def attend_tiles(
+    q: torch.Tensor, kv_cache: torch.Tensor, plan: TilePlan, scale: float, workspace: Workspace | None = None
+) -> torch.Tensor:
+    """One tile plan: stream key chunks, keep a running max, sum and weighted sum per query.
+
+    Queries are laid out ``[kv_heads, tiles, group * q_tile, D]`` so every
+    query head of a KV group multiplies the same gathered keys: GQA without
+    repeating K or V.
+    """
+    heads, dim = q.shape[1:]
+    kv_heads = kv_cache.shape[1]
+    group, q_tile = heads // kv_heads, plan.q_tile
+    tiles = len(plan.rows) // q_tile
+    qt = (q[plan.rows].float() * scale).view(tiles, q_tile, kv_heads, group, dim)
+    qt = qt.permute(2, 0, 3, 1, 4).reshape(kv_heads, tiles, group * q_tile, dim)
+    run_max = torch.full((kv_heads, tiles, group * q_tile, 1), float("-inf"))
+    run_sum = torch.zeros_like(run_max)
+    acc = torch.zeros_like(qt)
+    for chunk in plan.chunks:
+        n = chunk.num_tiles
+        k, v = gather_kv(kv_cache, chunk.block_ids, workspace)
+        scores = torch.matmul(qt[:, :n], k.float().transpose(-1, -2))
+        scores = (scores.view(kv_heads, n, group, q_tile, -1) + chunk.bias).view(kv_heads, n, group * q_tile, -1)
+        online_softmax_step(scores, v.float(), run_max[:, :n], run_sum[:, :n], acc[:, :n])
+    out = (acc / run_sum).view(kv_heads, tiles, group, q_tile, dim).permute(1, 3, 0, 2, 4)
+    return out.reshape(tiles * q_tile, heads, dim).to(q.dtype)
+
+
+# upstream: vllm/v1/attention/ops/merge_attn_states.py:9 — merge_attn_states()
+def online_softmax_step(
+    scores: torch.Tensor, v: torch.Tensor, run_max: torch.Tensor, run_sum: torch.Tensor, acc: torch.Tensor
+) -> None:
+    """Fold one chunk's scores ``[..., q, C]`` and values ``[..., C, D]`` into the running state, in place.
+
+    Earlier chunks' sum and accumulator are rescaled by ``exp(old_max -
+    new_max)``, so the result equals one softmax over all chunks seen.
+    """
+    new_max = torch.maximum(run_max, scores.amax(-1, keepdim=True))
+    rescale = torch.exp(run_max - new_max)
+    p = torch.exp(scores - new_max)
+    run_sum.mul_(rescale).add_(p.sum(-1, keepdim=True))
+    acc.mul_(rescale).add_(torch.matmul(p, v))
+    run_max.copy_(new_max)
+
+
+def paged_attention_reference(
     q: torch.Tensor,
-    k_new: torch.Tensor,
-    v_new: torch.Tensor,
     kv_cache: torch.Tensor,
-    seq: PrefillSeq,
+    md: AttentionMetadata,
     scale: float,
-    workspace: Workspace | None = None,
+    sliding_window: int | None = None,
 ) -> torch.Tensor:
-    """Causal attention for one request's chunk of queries ``[n, heads, D]``.
+    """The oracle: each request's whole context gathered, then one dense masked attention.
 
-    A chunk that starts at position 0 reads its own fresh keys; a later
-    chunk (or one after a prefix-cache hit) reads the earlier tokens from the
-    cache, and query ``i`` sees keys up to position ``offset + i``.
+    Slow (a Python loop over requests, a full copy of each context) and
+    obviously right; tests hold :func:`paged_attention` to it.
     """
-    n = q.shape[0]
-    offset = seq.context_len - n
-    if offset == 0:
-        k, v, mask, causal = k_new.transpose(0, 1), v_new.transpose(0, 1), None, True
-    else:
-        k, v = gather_kv(kv_cache, seq.block_ids, workspace)
-        k, v = k[:, : seq.context_len], v[:, : seq.context_len]
-        rows = torch.arange(n)[:, None] + offset
-        mask, causal = torch.arange(seq.context_len)[None, :] <= rows, False
-    out = F.scaled_dot_product_attention(
-        q.transpose(0, 1), k, v, attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=True
-    )
-    return out.transpose(0, 1)
+    out = torch.empty_like(q)
+    block_size = kv_cache.shape[3]
+    starts = md.query_start_loc.tolist()
+    for b, seq_len in enumerate(md.seq_lens.tolist()):
+        lo, hi = starts[b], starts[b + 1]
+        k, v = gather_kv(kv_cache, md.block_table[b, : -(-seq_len // block_size)].long())
+        q_pos = torch.arange(seq_len - (hi - lo), seq_len)[:, None]
+        key_pos = torch.arange(seq_len)[None, :]
+        seen = key_pos <= q_pos
+        if sliding_window is not None:
+            seen &= key_pos > q_pos - sliding_window
+        res = F.scaled_dot_product_attention(
+            q[lo:hi].transpose(0, 1), k[:, :seq_len], v[:, :seq_len], attn_mask=seen, scale=scale, enable_gqa=True
+        )
+        out[lo:hi] = res.transpose(0, 1)
+    return out
 
 
 # upstream: vllm/model_executor/layers/attention/attention.py:177 — Attention
 class Attention(nn.Module):
-    """Writes a layer's new KV into the paged cache, then attends over it."""
+    """Writes a layer's new KV into the paged cache, then attends over it.
 
-    def __init__(self, head_dim: int) -> None:
+    Args:
+        head_dim: Size of each head (sets the softmax scale).
+        sliding_window: Keys a query may look back over (itself included), or None.
+    """
+
+    def __init__(self, head_dim: int, sliding_window: int | None = None) -> None:
         super().__init__()
         self.scale = head_dim**-0.5
+        self.sliding_window = sliding_window
 
     # upstream: vllm/model_executor/layers/attention/attention.py:437 — Attention.forward()
     def forward(
@@ -280,10 +381,4 @@ class Attention(nn.Module):
         another request in the same batch wrote this very layer.
         """
         write_kv(kv_cache, k, v, md.slot_mapping)
-        out = torch.empty_like(q)
-        for group in md.decode_groups:
-            out[group.rows] = decode_attention(q[group.rows], kv_cache, group, self.scale, md.workspace)
-        for seq in md.prefills:
-            rows = slice(seq.token_start, seq.token_end)
-            out[rows] = prefill_attention(q[rows], k[rows], v[rows], kv_cache, seq, self.scale, md.workspace)
-        return out
+        return paged_attention(q, kv_cache, md, self.scale, self.sliding_window)

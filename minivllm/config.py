@@ -124,8 +124,8 @@ def check_supported(cfg: dict) -> None:
         if rope.get("partial_rotary_factor", 1.0) != 1.0:
             raise ValueError(f"config key {key}.partial_rotary_factor={rope['partial_rotary_factor']!r} not supported")
     window = cfg.get("sliding_window")
-    if window is not None:
-        raise ValueError(f"config key sliding_window={window!r} not supported (attention has no window)")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise ValueError(f"config key sliding_window={window!r} must be a positive integer or null")
 
 
 def rope_parameters(cfg: dict) -> dict:

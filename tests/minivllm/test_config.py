@@ -56,7 +56,7 @@ def test_defaults_for_kv_heads_and_head_dim() -> None:
         ({"logits_scaling": 8.0}, "logits_scaling"),
         ({"use_qk_norm": True}, "use_qk_norm"),
         ({"layer_types": ["sliding_attention", "full_attention"]}, "layer_types"),
-        ({"model_type": "mistral", "sliding_window": 16}, "sliding_window"),
+        ({"model_type": "mistral", "sliding_window": 0}, "sliding_window"),
     ],
 )
 def test_unsupported_variants_are_rejected_naming_the_key(extra: dict, key: str) -> None:
@@ -73,6 +73,7 @@ def test_neutral_values_of_math_keys_are_accepted() -> None:
          "rope_parameters": {"rope_type": "default", "rope_theta": 1e4}}
     )
     assert cfg.sliding_window is None
+    assert ModelConfig.from_dict({**BASE, "model_type": "mistral", "sliding_window": 16}).sliding_window == 16
 
 
 def test_refusal_comes_before_any_weight_is_read(tmp_path: Path) -> None:
