@@ -165,3 +165,23 @@ class Finding:
             "message": self.message,
             "suggestion": self.suggestion,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class TreeIdentity:
+    """Which release a source tree holds, read from the tree itself (not from a pin).
+
+    ``source`` says where it was read (``upstream/.git``, ``upstream/PKG-INFO``,
+    ``upstream/vllm/_version.py``) so a summary line can tell the user what it trusted.
+    """
+
+    package: str | None
+    version: str | None
+    commit: str | None  # hex, as recorded (full from git, often short in an sdist)
+    source: str  # "unknown" when the tree records nothing
+
+    def summary(self) -> str:
+        """``vllm 0.22.1 @ 0decac0, from upstream/.git``; unknown parts print as ``unknown``."""
+        head = f"{self.package or 'unknown'} {self.version or 'unknown'}"
+        at = f" @ {self.commit[:7]}" if self.commit else ""
+        return f"{head}{at}, from {self.source}"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from annotator import fetch
+from annotator.fetch import archive
 from annotator.errors import FetchError, UnsafeArchiveError
 from annotator.pin import Pin
 
@@ -165,7 +166,7 @@ def test_full_disk_leaves_upstream_untouched(tmp_path, existing, monkeypatch):
     def no_space(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(fetch.shutil, "copyfileobj", no_space)
+    monkeypatch.setattr(archive.shutil, "copyfileobj", no_space)
     before = snapshot(existing)
     with pytest.raises(FetchError, match="No space left"):
         fetch.fetch_pin(pin_for("0.22.1", shas["0.22.1"]), existing, tmp_path / "c", url, NOOP)
