@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import torch
 
 from minivllm.attention import AttentionMetadata, Workspace, build_attention_metadata
-from minivllm.config import CacheConfig, LoRAConfig
+from minivllm.config import CacheConfig, LoRAConfig, SchedulerConfig
+from minivllm.core.kv_cache_utils import cdiv
 from minivllm.core.sched.output import SchedulerOutput
+from minivllm.kernels.backend import PagedMetadata, use_triton_attention
 from minivllm.lora.model_manager import LoRAModelManager
 from minivllm.model.llama import LlamaForCausalLM
 from minivllm.outputs import Logprob, ModelRunnerOutput
@@ -27,11 +29,14 @@ from minivllm.sample.rejection_sampler import rejection_sample
 from minivllm.sample.sampler import LogprobsTensors, Sampler, gather_logprobs
 from minivllm.spec_decode.metadata import SpecDecodeMetadata
 from minivllm.structured_output.utils import apply_grammar_bitmask
+from minivllm.worker.cuda_graph import DecodeGraphs, capture_sizes
 from minivllm.worker.input_batch import (
     CachedRequestState,
     expand_for_drafts,
     make_sampling_metadata,
+    sampling_metadata_to,
 )
+from minivllm.worker.input_buffers import InputBuffers
 
 TokenLogprobs = tuple[dict[int, Logprob], ...] | None
 
@@ -51,7 +56,7 @@ class ModelInputs:
 
     input_ids: torch.Tensor
     positions: torch.Tensor
-    attn_metadata: AttentionMetadata
+    attn_metadata: AttentionMetadata | PagedMetadata
     sampling_rows: list[int]
     spec: SpecDecodeMetadata
 
@@ -61,15 +66,36 @@ class ModelInputs:
         return self.spec.logits_indices
 
 
-# upstream: vllm/v1/worker/gpu_model_runner.py:1863 — GPUModelRunner._prepare_inputs()
-def prepare_inputs(so: SchedulerOutput, block_size: int, workspace: Workspace | None = None) -> ModelInputs:
-    """Flatten the scheduled tokens of every request into one batch.
+def collect_tokens(so: SchedulerOutput) -> tuple[list[int], list[int], list[tuple[int, ...]]]:
+    """The step's token ids in batch order, which requests sample, and each sampler's drafts.
 
     Only requests whose scheduled tokens reach the end of their known tokens
     sample this step; a prefill chunk that stops mid-prompt only fills the
     cache, so its logits are never computed. Draft tokens follow their
     request's real tokens, at the next positions, like any other input.
     """
+    tokens: list[int] = []
+    sampling_rows: list[int] = []
+    drafts: list[tuple[int, ...]] = []
+    for i, (req, start, n) in enumerate(zip(so.requests, so.num_computed_tokens, so.num_scheduled_tokens)):
+        spec_tokens = so.spec_tokens(i)
+        tokens.extend(req.all_token_ids[start : start + n - len(spec_tokens)])
+        tokens.extend(spec_tokens)
+        if start + n == req.num_tokens + len(spec_tokens):
+            sampling_rows.append(i)
+            drafts.append(spec_tokens)
+    return tokens, sampling_rows, drafts
+
+
+def spec_metadata(so: SchedulerOutput, sampling_rows: list[int], drafts: list[tuple[int, ...]]) -> SpecDecodeMetadata:
+    """Which logits rows verify drafts and which give each sampling request's next token."""
+    ends = torch.cumsum(torch.tensor(so.num_scheduled_tokens), 0)
+    return SpecDecodeMetadata.from_drafts(drafts, ends[sampling_rows].tolist())
+
+
+# upstream: vllm/v1/worker/gpu_model_runner.py:1863 — GPUModelRunner._prepare_inputs()
+def prepare_inputs(so: SchedulerOutput, block_size: int, workspace: Workspace | None = None) -> ModelInputs:
+    """Flatten the scheduled tokens of every request into one batch (the CPU path)."""
     # TODO: request i contributes all_token_ids[start : start + n] (start = num_computed_tokens[i])
     # TODO: it samples this step only if start + n == request.num_tokens: a mid-prompt chunk just fills the cache
     # TODO: logits_indices: the last row of each sampling request in the flattened batch
@@ -98,11 +124,18 @@ def logprobs_for_row(lp: LogprobsTensors, row: int, k: int, token_id: int) -> di
 class ModelRunner:
     """Owns the model, the KV cache tensors and per-request sampling state.
 
+    The device is the model's: on the CPU, attention is ``minivllm.attention``
+    and inputs are built fresh each step; on CUDA, attention is the Triton
+    kernels, inputs go through persistent pinned buffers, and pure decode
+    steps replay CUDA graphs (unless ``enforce_eager`` or LoRA is on).
+
     Args:
         model: A loaded model.
         cache_config: Block size and block count of the KV cache.
         seed: Seed of the shared sampling generator.
         lora_config: Adapter slots to build into the model, or None.
+        scheduler_config: Step limits, which size the device buffers (defaults if None).
+        enforce_eager: Never capture CUDA graphs.
     """
 
     def __init__(
@@ -111,17 +144,38 @@ class ModelRunner:
         cache_config: CacheConfig,
         seed: int = 0,
         lora_config: LoRAConfig | None = None,
+        scheduler_config: SchedulerConfig | None = None,
+        enforce_eager: bool = False,
     ) -> None:
         self.model = model
+        self.device = model.lm_head.weight.device
         self.block_size = cache_config.block_size
         self.vocab_size = model.config.vocab_size
         self.kv_caches = allocate_kv_cache(model, cache_config)
-        self.sampler = Sampler(seed)
+        self.sampler = Sampler(seed, self.device)
         self.states: dict[str, CachedRequestState] = {}
         self.workspace = Workspace()
         self.lora_manager = (
             LoRAModelManager(model, lora_config.max_loras, lora_config.max_lora_rank) if lora_config else None
         )
+        self.buffers: InputBuffers | None = None
+        self.graphs: DecodeGraphs | None = None
+        if self.device.type == "cuda":
+            self._setup_device(scheduler_config or SchedulerConfig(), enforce_eager or lora_config is not None)
+
+    def _setup_device(self, sched: SchedulerConfig, eager: bool) -> None:
+        """Triton attention, persistent buffers and (unless eager) the decode graphs."""
+        self.model.to(self.device)  # buffers the LoRA wrappers created on the host
+        cfg = self.model.config
+        use_triton_attention(self.model, cfg.head_dim, getattr(cfg, "sliding_window", None))
+        max_reqs = min(sched.max_num_seqs, sched.max_num_batched_tokens)
+        width = cdiv(sched.max_model_len, self.block_size) + 1
+        self.buffers = InputBuffers(
+            sched.max_num_batched_tokens, sched.max_num_seqs, width, self.block_size, self.device
+        )
+        if not eager:
+            self.graphs = DecodeGraphs(self.model, self.kv_caches, self.buffers, capture_sizes(max_reqs))
+            self.graphs.capture()
 
     @property
     def kv_cache_bytes(self) -> int:
@@ -142,18 +196,33 @@ class ModelRunner:
         copy_kv_blocks(self.kv_caches, so.kv_copies)
         if self.lora_manager is not None:
             self.lora_manager.set_active_adapters([r.lora_request for r in so.requests], so.num_scheduled_tokens)
-        inputs = prepare_inputs(so, self.block_size, self.workspace)
-        hidden = self.model(inputs.input_ids, inputs.positions, self.kv_caches, inputs.attn_metadata)
+            punica = self.lora_manager.punica
+            punica.order = punica.order.to(self.device, non_blocking=True)
+        inputs, hidden = self._forward(so)
         num_out = len(so.requests) + len(so.forks)
         sampled: list[tuple[int, ...]] = [()] * num_out
         logprobs: list[TokenLogprobs] = [None] * num_out
         if inputs.sampling_rows:
-            logits = self.model.compute_logits(hidden[inputs.logits_indices])
+            logits = self.model.compute_logits(hidden[inputs.logits_indices.to(self.device, non_blocking=True)])
             if so.grammar_bitmask is not None:
-                logits = apply_grammar_bitmask(logits, so.grammar_bitmask)
+                logits = apply_grammar_bitmask(logits, so.grammar_bitmask.to(self.device, non_blocking=True))
             self._sample(logits, so, inputs, sampled, logprobs)
         req_ids = so.req_ids + tuple(child.request_id for _, child in so.forks)
         return ModelRunnerOutput(req_ids, tuple(sampled), tuple(logprobs))
+
+    def _forward(self, so: SchedulerOutput) -> tuple[ModelInputs, torch.Tensor]:
+        """Build the step's inputs and run the model: eagerly, or by replaying a decode graph."""
+        if self.buffers is None:
+            inputs = prepare_inputs(so, self.block_size, self.workspace)
+            return inputs, self.model(inputs.input_ids, inputs.positions, self.kv_caches, inputs.attn_metadata)
+        tokens, sampling_rows, drafts = collect_tokens(so)
+        graphs = self.graphs if self.graphs is not None and self.graphs.can_run(so.num_scheduled_tokens) else None
+        pad_to = graphs.padded[len(so.requests)] if graphs is not None else None
+        ids, positions, md = self.buffers.prepare(so, tokens, pad_to)
+        inputs = ModelInputs(ids, positions, md, sampling_rows, spec_metadata(so, sampling_rows, drafts))
+        if graphs is not None:
+            return inputs, graphs.replay(len(so.requests))
+        return inputs, self.model(ids, positions, self.kv_caches, md)
 
     def _sample(
         self,
@@ -175,8 +244,8 @@ class ModelRunner:
         picks = list(range(len(inputs.sampling_rows))) + [parent_of[p] for p, _ in so.forks]
         reqs = [so.requests[i] for i in inputs.sampling_rows] + [child for _, child in so.forks]
         states = [self.states[r.request_id] for r in reqs]
-        md = make_sampling_metadata(reqs, states, self.vocab_size)
-        out = self.sampler(logits[spec.bonus_logits_indices][picks], md)
+        md = sampling_metadata_to(make_sampling_metadata(reqs, states, self.vocab_size), self.device)
+        out = self.sampler(logits[spec.bonus_logits_indices.to(self.device)][picks], md)
         tokens = [[t] for t in out.sampled_token_ids.tolist()]
         if spec.draft_token_ids.numel():
             self._verify_drafts(logits, spec, reqs, states, tokens)
@@ -208,9 +277,10 @@ class ModelRunner:
         owners = [j for j, k in enumerate(spec.num_draft_tokens) if k]
         counts = [spec.num_draft_tokens[j] for j in owners]
         md = make_sampling_metadata([reqs[j] for j in owners], [states[j] for j in owners], self.vocab_size)
-        target = self.sampler.process(logits[spec.target_logits_indices], expand_for_drafts(md, counts))
+        md = sampling_metadata_to(md, self.device)
+        target = self.sampler.process(logits[spec.target_logits_indices.to(self.device)], expand_for_drafts(md, counts))
         verified = rejection_sample(
-            spec.draft_token_ids,
+            spec.draft_token_ids.to(self.device),
             counts,
             target,
             torch.tensor([tokens[j][0] for j in owners]),
@@ -226,14 +296,16 @@ class ModelRunner:
         """Forget finished requests; create state for requests (and forks) seen the first time."""
         for req_id in so.finished_req_ids:
             self.states.pop(req_id, None)
+        if self.buffers is not None:
+            self.buffers.release(so.finished_req_ids | so.preempted_req_ids)
         for req in [*so.requests, *(child for _, child in so.forks)]:
             if req.request_id not in self.states:
-                self.states[req.request_id] = CachedRequestState(req, self.vocab_size)
+                self.states[req.request_id] = CachedRequestState(req, self.vocab_size, self.device)
 
 
 def verified_logprobs(logits: torch.Tensor, token_ids: Sequence[int], k: int) -> tuple[dict[int, Logprob], ...]:
     """Log-probs of the tokens a verification pass emitted, one row per token."""
-    lp = gather_logprobs(logits.log_softmax(dim=-1), k, torch.tensor(list(token_ids)))
+    lp = gather_logprobs(logits.log_softmax(dim=-1), k, torch.tensor(list(token_ids), device=logits.device))
     return tuple(logprobs_for_row(lp, i, k, t) for i, t in enumerate(token_ids))
 
 
@@ -241,8 +313,9 @@ def copy_kv_blocks(kv_caches: Sequence[torch.Tensor], copies: Sequence[tuple[int
     """Copy whole blocks (all layers, keys and values): the copy half of copy-on-write."""
     if not copies:
         return
-    src = torch.tensor([s for s, _ in copies])
-    dst = torch.tensor([d for _, d in copies])
+    device = kv_caches[0].device
+    src = torch.tensor([s for s, _ in copies], device=device)
+    dst = torch.tensor([d for _, d in copies], device=device)
     for cache in kv_caches:
         cache[:, :, dst] = cache[:, :, src]
 
@@ -255,6 +328,6 @@ def allocate_kv_cache(model: LlamaForCausalLM, cache_config: CacheConfig) -> lis
     the softmax through ``0 * NaN``.
     """
     cfg = model.config
-    dtype = model.lm_head.weight.dtype
+    weight = model.lm_head.weight
     shape = (2, cfg.num_key_value_heads, cache_config.num_blocks, cache_config.block_size, cfg.head_dim)
-    return [torch.zeros(shape, dtype=dtype) for _ in range(cfg.num_hidden_layers)]
+    return [torch.zeros(shape, dtype=weight.dtype, device=weight.device) for _ in range(cfg.num_hidden_layers)]

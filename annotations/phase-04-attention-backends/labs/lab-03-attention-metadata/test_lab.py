@@ -19,30 +19,54 @@ def test_hand_worked_metadata():
     positions = torch.tensor([5, 2, 3, 4, 0])
     md = impl.build_attention_metadata([1, 3, 1], [6, 5, 1], table, positions, BS)
     assert md.slot_mapping.tolist() == [3 * 4 + 1, 5 * 4 + 2, 5 * 4 + 3, 9 * 4 + 0, 2 * 4 + 0]
-    (seq,) = md.prefills
-    assert (seq.token_start, seq.token_end, seq.context_len) == (1, 4, 5)
-    assert seq.block_ids.tolist() == [5, 9]
-    rows = sorted(r for g in md.decode_groups for r in g.rows.tolist())
-    assert rows == [0, 4]
+    assert md.query_start_loc.tolist() == [0, 1, 4, 5]
+    assert md.query_start_loc.dtype == torch.int32 and md.seq_lens.dtype == torch.int32
+    assert md.seq_lens.tolist() == [6, 5, 1]
+    assert md.block_table.tolist() == table.tolist()
+    assert (md.max_query_len, md.max_seq_len) == (3, 6)
 
 
-def test_decode_groups_cover_rows_and_pad_to_their_own_longest():
-    """40 decode rows: each in exactly one group; masks mark exactly each row's context."""
-    g = torch.Generator().manual_seed(0)
-    n = 40
-    ctx = torch.randint(1, 60, (n,), generator=g)
-    table = torch.randint(1, 100, (n, 15), generator=g)
-    rows = torch.arange(100, 100 + n)
-    groups = impl.group_decode_rows(rows, table, ctx, BS)
-    assert 1 < len(groups) <= 4
-    seen = sorted(r for grp in groups for r in grp.rows.tolist())
-    assert seen == rows.tolist()
-    for grp in groups:
-        lens = ctx[grp.rows - 100]
-        assert grp.block_table.shape[1] == -(-int(lens.max()) // BS)
-        assert torch.equal(grp.mask.reshape(len(lens), -1).sum(-1), lens)
-        assert torch.equal(grp.block_table, table[grp.rows - 100, : grp.block_table.shape[1]])
-    assert impl.group_decode_rows(rows[:0], table[:0], ctx[:0], BS) == ()
+def _decode_tiles(lengths):
+    """Decode tiles sorted longest first: (table, pos [n, 1], num_keys)."""
+    lens = torch.tensor(sorted(lengths, reverse=True))
+    width = -(-int(lens[0]) // BS)
+    table = torch.arange(1, 1 + len(lens) * width).view(len(lens), width)
+    return table, (lens - 1)[:, None], lens
+
+
+def test_chunks_read_only_what_the_tiles_need(monkeypatch):
+    """One block per chunk: chunk j is read by the tiles longer than j blocks, from their own columns."""
+    monkeypatch.setattr(impl, "KEY_CHUNK", BS)
+    table, pos, num_keys = _decode_tiles([13, 2, 7, 5])
+    chunks = impl.key_chunks(table, pos, num_keys, BS, 0, None)
+    assert [c.num_tiles for c in chunks] == [4, 3, 1, 1]
+    assert sum(c.block_ids.numel() for c in chunks) == sum(-(-int(n) // BS) for n in num_keys)
+    for j, c in enumerate(chunks):
+        assert c.block_ids.tolist() == table[: c.num_tiles, j : j + 1].tolist()
+
+
+def test_chunk_masks_are_exactly_causal_and_windowed(monkeypatch):
+    """Over all chunks, each query sees exactly keys p - window < k <= p, each once; the last chunk is narrowed."""
+    monkeypatch.setattr(impl, "KEY_CHUNK", 2 * BS)
+    g = torch.Generator().manual_seed(3)
+    for window in (None, 3, 6):
+        lens = sorted(torch.randint(1, 30, (6,), generator=g).tolist(), reverse=True)
+        table, pos, num_keys = _decode_tiles(lens)
+        first = 0 if window is None else int((pos[:, 0] - window + 1).clamp(min=0).min())
+        chunks = impl.key_chunks(table, pos, num_keys, BS, first, window)
+        seen = torch.zeros(len(lens), 40, dtype=torch.int64)
+        lo = first // (2 * BS) * 2 * BS
+        for c in chunks:
+            width = c.bias.shape[-1]
+            assert c.bias.shape == (c.num_tiles, 1, 1, width) and width == c.block_ids.shape[1] * BS
+            seen[: c.num_tiles, lo : lo + width] += (c.bias[:, 0, 0] == 0).long()
+            lo += width
+        key = torch.arange(40)[None, :]
+        want = key <= pos
+        if window is not None:
+            want &= key > pos - window
+        assert torch.equal(seen, want.long()), window
+        assert chunks[-1].block_ids.shape[1] * BS + (len(chunks) - 1) * 2 * BS + first // (2 * BS) * 2 * BS >= lens[0]
 
 
 def test_layer_output_equals_dense_with_built_metadata():

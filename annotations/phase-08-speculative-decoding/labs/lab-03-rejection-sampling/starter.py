@@ -39,7 +39,7 @@ def _per_request_draws(
     for req, gen in generators.items():
         rows = torch.nonzero(request_of_row == req).flatten()
         if len(rows):
-            redraw = torch.empty((len(rows), *out.shape[1:]), dtype=out.dtype)
+            redraw = torch.empty((len(rows), *out.shape[1:]), dtype=out.dtype, device=out.device)
             getattr(redraw, fill)(generator=gen)
             out[rows] = redraw
     return out

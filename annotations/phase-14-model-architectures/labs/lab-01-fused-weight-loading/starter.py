@@ -62,7 +62,7 @@ class LlamaAttention(nn.Module):
         )
         self.o_proj = nn.Linear(q_size, cfg.hidden_size, bias=cfg.attention_bias)
         self.rotary_emb = RotaryEmbedding(self.head_dim, cfg.max_position_embeddings, cfg.rope_theta)
-        self.attn = Attention(self.head_dim)
+        self.attn = Attention(self.head_dim, cfg.sliding_window)
         self.split = (q_size, kv_size, kv_size)
 
     # upstream: vllm/model_executor/models/llama.py:223 — LlamaAttention.forward()
