@@ -34,10 +34,10 @@ MAPPABLE = ("ok", "wrong-line", "unknown-symbol", "wrong-file")
 class Mapper:
     """Maps findings of the pinned tree to the target tree; one instance per rebase (it caches)."""
 
-    def __init__(self, old: TreeView, new: TreeView) -> None:
+    def __init__(self, old: TreeView, new: TreeView, locator: SymbolLocator | None = None) -> None:
         self.old = old
         self.new = new
-        self.symbols = SymbolLocator(old, new)
+        self.symbols = locator or SymbolLocator(old, new)
         self._alignments: dict[tuple, Alignment] = {}
         self._changes: dict[tuple, bool] = {}
 
@@ -62,18 +62,24 @@ class Mapper:
         old_span = Span(old.path, sym.start, sym.end)
         if m.symbol is None or m.path is None:
             why = f"{sym.qualname} is not in {self.new.version or 'the target tree'}"
-            return Rebased(a, old, None, "missing", False, 0.0, why, m.candidates, old_span)
+            status_gone: RebaseStatus = "removed" if m.how == "removed" else "missing"
+            why += f" ({m.note})" if m.note else ""
+            return Rebased(a, old, None, status_gone, False, 0.0, why, m.candidates, old_span)
         first, ok_first = self.in_symbol(old.path, sym, m.path, m.symbol, old.line)
         last, ok_last = self._end(old, sym, m, first)
-        label = _relabel(old.label, m.symbol.qualname) if m.how == "renamed" else old.label
+        relabel = m.symbol.qualname != sym.qualname
+        label = _relabel(old.label, m.symbol.qualname) if relabel else old.label
         new = Location(m.path, first, last, label)
-        status: RebaseStatus = "renamed" if m.how == "renamed" else _status(old, new)
+        status: RebaseStatus = m.how if m.how in ("renamed", "split", "merged") else _status(old, new)  # type: ignore[assignment]
         exact = ok_first and ok_last
         changed = self._changed(old.path, sym, m.path, m.symbol)
         message = _symbol_message(sym, m, exact)
         confidence = m.confidence * (1.0 if exact else PLACED_CONFIDENCE)
         new_span = Span(m.path, m.symbol.start, m.symbol.end)
-        return Rebased(a, old, new, status, changed, confidence, message, (), old_span, new_span)
+        successor = m.symbol.qualname if relabel else None
+        listed = m.candidates if m.how == "split" else ()
+        return Rebased(a, old, new, status, changed, confidence, message, listed, old_span, new_span,
+                       successor, m.evidence)
 
     def _changed(self, path: str, sym: Symbol, new_path: str, nsym: Symbol) -> bool:
         """True when the definition changed beyond whitespace (and beyond its own name)."""
@@ -193,8 +199,9 @@ def _relabel(label: str | None, qualname: str) -> str | None:
 
 def _symbol_message(sym: Symbol, m: SymbolMatch, exact: bool) -> str:
     notes = []
-    if m.how == "renamed" and m.symbol is not None:
-        notes.append(f"{sym.qualname} renamed to {m.symbol.qualname}; the label needs a hand edit")
+    if m.how in ("renamed", "split", "merged") and m.symbol is not None:
+        verb = {"renamed": "renamed to", "split": "split; its main piece is", "merged": "merged into"}[m.how]
+        notes.append(f"{sym.qualname} {verb} {m.symbol.qualname}")
     elif m.how == "moved-file":
         notes.append(f"{sym.qualname} moved to {m.path}")
     if not exact:

@@ -11,8 +11,10 @@ from typing import Literal
 
 from annotator.records import Anchor
 
-RebaseStatus = Literal["unchanged", "moved", "moved-file", "renamed", "missing"]
-REBASE_STATUSES: tuple[str, ...] = ("unchanged", "moved", "moved-file", "renamed", "missing")
+RebaseStatus = Literal["unchanged", "moved", "moved-file", "renamed", "split", "merged", "missing", "removed"]
+REBASE_STATUSES: tuple[str, ...] = (
+    "unchanged", "moved", "moved-file", "renamed", "split", "merged", "missing", "removed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,11 @@ class Rebased:
 
     ``body_changed`` says the cited code changed beyond whitespace, so the prose around the anchor
     may be stale; ``old_span``/``new_span`` are the code to diff for the reviewer. ``candidates``
-    (for ``missing``) are the nearest definitions as ``path:line — qualname (similarity)``.
+    (for ``missing``) are the nearest definitions as ``path:line — qualname (score: evidence)``,
+    best first; for ``split`` they are the other pieces. ``successor`` is the qualified name the
+    cited definition goes by now when it changed (renamed, split, merged), ``evidence`` the facts
+    that support the new place, and ``release`` the release in which the anchor last stopped
+    simply moving (renamed, moved file, vanished), so a reader knows which changelog to read.
     """
 
     anchor: Anchor
@@ -57,6 +63,9 @@ class Rebased:
     candidates: tuple[str, ...] = ()
     old_span: Span | None = None
     new_span: Span | None = None
+    successor: str | None = None
+    evidence: tuple[str, ...] = ()
+    release: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """DESIGN.md's rebase record, plus ``message`` and ``candidates`` for the reader."""
@@ -71,6 +80,9 @@ class Rebased:
             "confidence": round(self.confidence, 3),
             "message": self.message,
             "candidates": list(self.candidates),
+            "successor": self.successor,
+            "evidence": list(self.evidence),
+            "release": self.release,
         }
 
     def as_missing(self, message: str) -> Rebased:

@@ -3,31 +3,30 @@
 1. the same qualified name in the same file (``same``);
 2. the same qualified name in exactly one other file (``moved-file``); several files: the one
    whose body is most alike, if alike enough;
-3. a definition that is new in the same or a sibling module, whose body (with the names taken
-   out) is the most similar, above :data:`RENAME_THRESHOLD` (``renamed``, with that similarity
-   as confidence);
-4. otherwise ``missing``, listing the most similar definitions so a person can decide.
+3. otherwise the name is gone: :mod:`annotator.rebase.successors` weighs aliases, the class's
+   own successor, same and similar names, body likeness and callers into one score, and decides
+   ``renamed``/``moved-file``/``split``/``merged`` above the confidence threshold, ``removed``
+   when nothing scores and the name is no longer used, else ``missing`` with ranked candidates.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
 from annotator.rebase.align import normalise
+from annotator.rebase.names import NameTable
+from annotator.rebase.successors import MIN_CONFIDENCE, SuccessorFinder, Verdict
 from annotator.rebase.tree import TreeView
 from annotator.records import FileIndex, Symbol
 
 RENAME_THRESHOLD = 0.7  # on 0.22.1 → 0.23.0, real renames score ≥ 0.72; a false one scored 0.63
-MAX_NEIGHBOURS = 40  # sibling modules searched for a rename; big packages are capped by name
-MAX_NAMESAKES = 10  # same-named files elsewhere (``utils.py`` is everywhere), nearest first
-N_CANDIDATES = 3
 _SHORT = 12  # definitions this short (in non-blank lines) are compared character by character
 
-MatchHow = Literal["same", "moved-file", "renamed", "missing"]
+MatchHow = Literal["same", "moved-file", "renamed", "split", "merged", "missing", "removed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +38,8 @@ class SymbolMatch:
     how: MatchHow
     confidence: float
     candidates: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    note: str = ""
 
 
 def label_parts(label: str) -> list[str]:
@@ -105,16 +106,22 @@ def _short(qualname: str) -> str:
     return qualname.rpartition(".")[2]
 
 
-def _compatible(a: Symbol, b: Symbol) -> bool:
-    return (a.kind == "class") == (b.kind == "class")
-
-
 class SymbolLocator:
-    """Runs the evidence chain between two trees, remembering answers (anchors repeat symbols)."""
+    """Runs the evidence chain between two trees, remembering answers (anchors repeat symbols).
 
-    def __init__(self, old: TreeView, new: TreeView) -> None:
+    ``names`` are the two trees' name tables when the caller already has them (a release chain
+    shares each tree's table between its two steps); ``min_confidence`` is the re-anchoring bar.
+    """
+
+    def __init__(
+        self, old: TreeView, new: TreeView, names: tuple[NameTable, NameTable] | None = None,
+        min_confidence: float = MIN_CONFIDENCE,
+    ) -> None:
         self.old = old
         self.new = new
+        self.names = names or (NameTable(old.root, old.index.paths), NameTable(new.root, new.index.paths))
+        self.min_confidence = min_confidence
+        self.finder = SuccessorFinder(old, new, *self.names, locate_class=self._class_home)
         self._memo: dict[tuple[str, Symbol], SymbolMatch] = {}
 
     def locate(self, path: str, sym: Symbol) -> SymbolMatch:
@@ -124,6 +131,10 @@ class SymbolLocator:
             self._memo[key] = self._locate(path, sym)
         return self._memo[key]
 
+    def _class_home(self, path: str, cls: Symbol) -> tuple[str, Symbol] | None:
+        m = self.locate(path, cls)
+        return (m.path, m.symbol) if m.path is not None and m.symbol is not None else None
+
     def _locate(self, path: str, sym: Symbol) -> SymbolMatch:
         body = self.old.symbol_lines(path, sym)
         same = self._named(path, sym.qualname)
@@ -132,19 +143,18 @@ class SymbolLocator:
             return SymbolMatch(path, best, "same", 1.0)
         elsewhere = [
             (p, s)
-            for p in self.new.definers(_short(sym.qualname))
+            for p in self.names[1].definers(_short(sym.qualname))
             if p != path
             for s in self._named(p, sym.qualname)
         ]
         if len({p for p, _ in elsewhere}) == 1:
             (p, s), _ = self._best_pair(body, sym, elsewhere)
-            return SymbolMatch(p, s, "moved-file", 1.0)
+            return SymbolMatch(p, s, "moved-file", 1.0, evidence=(f"the same name {sym.qualname}, in one file only",))
         if elsewhere:
             (p, s), score = self._best_pair(body, sym, elsewhere)
             if score >= RENAME_THRESHOLD:
-                return SymbolMatch(p, s, "moved-file", score)
-            return SymbolMatch(None, None, "missing", 0.0, self._describe(body, sym, elsewhere))
-        return self._renamed(path, sym, body)
+                return SymbolMatch(p, s, "moved-file", score, evidence=(f"the same name, body {score:.2f} alike",))
+        return _from_verdict(self.finder.find(path, sym, self.min_confidence))
 
     def _named(self, path: str, qualname: str) -> list[Symbol]:
         fi = self.new.file(path)
@@ -165,68 +175,15 @@ class SymbolLocator:
         lines = self.new.symbol_lines(path, cand)
         return similarity(body, lines, _short(sym.qualname), _short(cand.qualname))
 
-    def _renamed(self, path: str, sym: Symbol, body: list[str]) -> SymbolMatch:
-        """Step 3: the most similar definition that did not exist before, nearby."""
-        scored = self._scored(body, sym, self._scope(path))
-        fresh = [t for t in scored if t[3]]
-        if fresh and fresh[0][0] >= RENAME_THRESHOLD:
-            score, p, s, _ = fresh[0]
-            return SymbolMatch(p, s, "renamed", score)
-        same_name = self._same_leaf(body, sym)
-        nearby = [_fmt(p, s, score) for score, p, s, _ in scored[:N_CANDIDATES]]
-        described = tuple(dict.fromkeys(same_name + nearby))
-        return SymbolMatch(None, None, "missing", 0.0, described)
 
-    def _same_leaf(self, body: list[str], sym: Symbol) -> list[str]:
-        """Definitions anywhere with the same last name (e.g. a method moved to another class)."""
-        leaf = _short(sym.qualname)
-        pairs = [
-            (p, s)
-            for p in self.new.definers(leaf)
-            for s in (self.new.file(p).symbols if self.new.file(p) else ())
-            if _short(s.qualname) == leaf and _compatible(sym, s)
-        ]
-        return list(self._describe(body, sym, pairs))
-
-    def _scope(self, path: str) -> list[str]:
-        """The same file, then same-named files elsewhere, then sibling modules (both capped)."""
-        base = path.rpartition("/")[2]
-        namesakes = sorted(
-            self.new.same_basename(path),
-            key=lambda p: -SequenceMatcher(None, path, p).ratio(),
-        )[:MAX_NAMESAKES]
-        siblings = sorted(
-            self.new.neighbours(path),
-            key=lambda p: -SequenceMatcher(None, base, p.rpartition("/")[2]).ratio(),
-        )[:MAX_NEIGHBOURS]
-        ordered = [path, *namesakes, *siblings]
-        return [p for i, p in enumerate(ordered) if p not in ordered[:i] and self.new.has(p)]
-
-    def _scored(self, body: list[str], sym: Symbol, scope: Iterable[str]):
-        """(similarity, path, symbol, is_new) for compatible definitions, best first."""
-        a = comparable(body, _short(sym.qualname))
-        out = []
-        for p in scope:
-            fi = self.new.file(p)
-            if fi is None:
-                continue
-            before = self.old.file(p)
-            old_names = {s.qualname for s in before.symbols} if before else set()
-            for cand in fi.symbols:
-                if not _compatible(sym, cand):
-                    continue
-                b = comparable(self.new.symbol_lines(p, cand), _short(cand.qualname))
-                m = _matcher(a, b)
-                if m.real_quick_ratio() < 0.3 or m.quick_ratio() < 0.3:
-                    continue
-                out.append((m.ratio(), p, cand, cand.qualname not in old_names))
-        out.sort(key=lambda t: (-t[0], t[1], t[2].line))
-        return out
-
-    def _describe(self, body, sym, pairs) -> tuple[str, ...]:
-        scored = sorted(((self._score(body, sym, p, s), p, s) for p, s in pairs), key=lambda t: -t[0])
-        return tuple(_fmt(p, s, score) for score, p, s in scored[:N_CANDIDATES])
+def _from_verdict(v: Verdict) -> SymbolMatch:
+    """The successor finder's verdict in the locator's terms."""
+    cands = tuple(c.describe() for c in v.candidates)
+    if v.best is None:
+        return SymbolMatch(None, None, v.how, 0.0, cands, (), v.note)  # type: ignore[arg-type]
+    others = tuple(c.describe() for c in v.others)
+    evidence = v.best.evidence + tuple(f"also: {o}" for o in others)
+    listed = others if v.how == "split" else cands
+    return SymbolMatch(v.best.path, v.best.symbol, v.how, v.best.score, listed, evidence, v.note)  # type: ignore[arg-type]
 
 
-def _fmt(path: str, sym: Symbol, score: float) -> str:
-    return f"{path}:{sym.line} — {sym.qualname} ({score:.2f})"

@@ -165,13 +165,13 @@ def test_json_has_one_record_per_anchor(project, capsys):
 
 
 def test_missing_anchor_exits_1_and_is_listed(project, capsys):
-    """An anchor whose definition was deleted makes the exit code 1 and is listed with its reason."""
+    """An anchor whose definition was deleted (``removed``) makes the exit code 1 and is listed with its reason."""
     notes = project / "annotations" / "notes.md"
     line = line_of("0.1.0", POOL, "def old_helper")
     notes.write_text(notes.read_text() + f"Gone: `vllm/core/pool.py:{line} — BlockPool.old_helper()`.\n")
     assert main(["rebase", "--to", "v0.2", "--dry-run"]) == 1
     out = capsys.readouterr().out
-    assert "missing" in out and "BlockPool.old_helper is not in 0.2.0" in out
+    assert "removed" in out and "BlockPool.old_helper is not in 0.2.0" in out
 
 
 def test_text_output_shows_diff_of_changed_code(project, capsys):

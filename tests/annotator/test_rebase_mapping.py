@@ -84,10 +84,10 @@ def test_renamed_carries_new_label_and_similarity(mapper):
     assert 0.6 <= rec.confidence <= 1.0 and "evict_all" in rec.message
 
 
-def test_deleted_symbol_is_missing_with_candidates(mapper):
-    """A definition gone from the new tree is ``missing``, with no new location."""
+def test_deleted_symbol_is_removed_with_candidates(mapper):
+    """A definition gone from the new tree, its name used nowhere, is ``removed``, with no new location."""
     rec = mapper.map(finding(POOL, line_of(OLD, POOL, "def old_helper"), "BlockPool.old_helper()"))
-    assert rec.status == "missing" and rec.new is None and rec.confidence == 0.0
+    assert rec.status == "removed" and rec.new is None and rec.confidence == 0.0
     assert "BlockPool.old_helper" in rec.message
     assert all(" — " in c for c in rec.candidates)
 

@@ -114,6 +114,15 @@ def test_deleted_is_missing_and_names_same_name_elsewhere(tmp_path):
 
 
 def test_unrelated_new_definition_is_not_a_rename(tmp_path):
-    """A new definition with an unrelated body stays below the threshold: ``missing``."""
+    """A new definition with an unrelated body is no successor; the name unused anywhere: ``removed``."""
     loc = locator(tmp_path, {"m.py": "def f(items):\n" + BODY}, {"m.py": "def other():\n    return 1\n"})
-    assert loc.locate("m.py", sym(loc, "m.py", "f")).how == "missing"
+    m = loc.locate("m.py", sym(loc, "m.py", "f"))
+    assert (m.how, m.symbol) == ("removed", None)
+
+
+def test_unrelated_new_definition_while_name_still_used_is_missing(tmp_path):
+    """When something still uses the old name, the job may live on: ``missing``, never ``removed``."""
+    new = {"m.py": "def other():\n    return 1\n", "n.py": "x = f\n"}
+    loc = locator(tmp_path, {"m.py": "def f(items):\n" + BODY, "n.py": ""}, new)
+    m = loc.locate("m.py", sym(loc, "m.py", "f"))
+    assert (m.how, m.symbol) == ("missing", None)

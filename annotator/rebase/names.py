@@ -1,0 +1,98 @@
+"""What a whole tree says about names, from one plain-text pass: who defines, aliases or mentions one.
+
+Finding the successor of a vanished definition needs tree-wide questions (where else is
+``forward`` defined? does anything still say ``NixlConnectorWorker = ...``? which files still
+mention ``compute_slot_mapping``?). Parsing thousands of files to answer them would dominate a
+rebase, so the sources are read once and searched as bytes; the few files a question singles
+out are then confirmed through the index by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+_DEF = re.compile(rb"^[ \t]*(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.M)
+_TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """``name`` is bound to ``target`` at ``path:line`` (an assignment or an ``import … as``).
+
+    ``nested`` says the binding is indented (inside a class or function), not at module level.
+    """
+
+    path: str
+    line: int
+    name: str
+    target: str
+    nested: bool = False
+
+
+class NameTable:
+    """Definitions, aliases and mentions of names across the ``.py`` files of one tree.
+
+    Args:
+        root: the tree's top directory.
+        paths: the tree's files (posix relpaths); only ``.py`` files are read, lazily, once.
+    """
+
+    def __init__(self, root: Path, paths: Iterable[str]) -> None:
+        self.root = Path(root)
+        self._paths = sorted(p for p in paths if p.endswith(".py"))
+        self._sources: dict[str, bytes] | None = None
+        self._defs: dict[str, list[str]] | None = None
+
+    @property
+    def sources(self) -> dict[str, bytes]:
+        """Every ``.py`` file's bytes (read on first use)."""
+        if self._sources is None:
+            self._sources = {p: (self.root / p).read_bytes() for p in self._paths}
+        return self._sources
+
+    def defs(self) -> dict[str, list[str]]:
+        """Name → the files with a ``def``/``class`` of that name (a superset: the index decides)."""
+        if self._defs is None:
+            table: dict[str, list[str]] = {}
+            for p, data in self.sources.items():
+                for name in dict.fromkeys(m.group(1) for m in _DEF.finditer(data)):
+                    table.setdefault(name.decode("ascii", "replace"), []).append(p)
+            self._defs = table
+        return self._defs
+
+    def definers(self, name: str) -> list[str]:
+        """Files that define ``name``, sorted."""
+        return list(self.defs().get(name, ()))
+
+    def mentions(self, word: str, under: str = "") -> list[str]:
+        """Files (below the folder ``under``) in which ``word`` occurs as a whole identifier."""
+        raw = word.encode("ascii", "replace")
+        pattern = re.compile(rb"(?<![\w])" + re.escape(raw) + rb"(?![\w])")
+        return [p for p, data in self.sources.items() if p.startswith(under) and raw in data and pattern.search(data)]
+
+    def aliases(self, name: str) -> list[Alias]:
+        """Bindings of ``name`` to another dotted name: ``name = Other`` or ``… import Other as name``."""
+        raw = re.escape(name.encode("ascii", "replace"))
+        assign = re.compile(rb"^[ \t]*" + raw + rb"[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*(?:#.*)?$", re.M)
+        imported = re.compile(rb"([A-Za-z_][\w.]*)[ \t]+as[ \t]+" + raw + rb"\b")
+        found = []
+        word = name.encode("ascii", "replace")
+        for p, data in self.sources.items():
+            if word not in data:
+                continue
+            for pattern in (assign, imported):
+                for m in pattern.finditer(data):
+                    target = m.group(1).decode("ascii", "replace")
+                    if target != name:
+                        line_start = data.rfind(b"\n", 0, m.start()) + 1
+                        nested = data[line_start:line_start + 1] in (b" ", b"\t")
+                        found.append(Alias(p, data.count(b"\n", 0, m.start()) + 1, name, target, nested))
+        return found
+
+
+def tokens(name: str) -> set[str]:
+    """``compute_slot_mappings`` → {compute, slot, mappings}; ``NgramGPUSpeculator`` → {ngram, gpu, speculator}."""
+    return {t.lower() for part in name.split("_") for t in _TOKEN.findall(part)}

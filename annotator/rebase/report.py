@@ -1,0 +1,96 @@
+"""The review report: one markdown page a course maintainer works through after a rebase.
+
+Per document, in reading order, every anchor that did more than move: vanished (with the best
+guesses and their evidence), renamed, split, merged, moved to another file, removed, and every
+one whose cited code changed (with the unified diff of that code). Anchors that only moved are
+counted, not listed: they need no reading.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from annotator.rebase.rebased import REBASE_STATUSES, Location, Rebased
+from annotator.rebase.review import review_diff
+from annotator.rebase.tree import TreeView
+
+MAX_DIFF_LINES = 80
+_HEADINGS = {
+    "missing": "vanished — needs a decision",
+    "removed": "removed upstream",
+    "renamed": "renamed",
+    "split": "split",
+    "merged": "merged",
+    "moved-file": "moved to another file",
+}
+
+
+def needs_review(rec: Rebased) -> bool:
+    """True for every anchor that did not simply move."""
+    return rec.status not in ("unchanged", "moved") or rec.body_changed
+
+
+def render_report(records: Sequence[Rebased], old: TreeView, new: TreeView, chain: Sequence[str]) -> str:
+    """The whole report as markdown text."""
+    counts = Counter(r.status for r in records)
+    listed = [r for r in records if needs_review(r)]
+    out = [
+        f"# Since the pin: {old.version} → {new.version}",
+        "",
+        f"Releases stepped through: {' → '.join(chain)}.",
+        "",
+        "| status | anchors |",
+        "|---|---|",
+        *(f"| {s} | {counts[s]} |" for s in REBASE_STATUSES if counts[s]),
+        f"| code changed | {sum(r.body_changed for r in records)} |",
+        "",
+        f"{len(listed)} of {len(records)} anchors need a look; the others only moved.",
+    ]
+    by_doc: dict[str, list[Rebased]] = {}
+    for r in listed:
+        by_doc.setdefault(r.anchor.doc, []).append(r)
+    for doc in sorted(by_doc):
+        out += ["", f"## {doc}", ""]
+        for r in sorted(by_doc[doc], key=lambda r: (r.anchor.doc_line, r.anchor.doc_col)):
+            out += entry(r, old, new)
+    return "\n".join(out) + "\n"
+
+
+def entry(r: Rebased, old: TreeView, new: TreeView) -> list[str]:
+    """The lines of one anchor's entry: what happened, since when, how sure, and why."""
+    what = _HEADINGS.get(r.status, "code changed")
+    lines = [f"### line {r.anchor.doc_line}: `{_md(r.anchor.text)}` — {what}", ""]
+    lines.append(f"- was: `{_loc(r.old)}`" + (f" ({old.version})" if old.version else ""))
+    if r.new is not None:
+        lines.append(f"- now: `{_loc(r.new)}`" + (f" ({new.version})" if new.version else ""))
+    if r.successor:
+        lines.append(f"- successor: `{r.successor}`")
+    if r.release:
+        lines.append(f"- since release: {r.release}")
+    if r.status not in ("missing", "removed"):
+        lines.append(f"- confidence: {r.confidence:.2f}")
+    if r.message:
+        lines.append(f"- note: {_md(r.message)}")
+    for e in r.evidence:
+        lines.append(f"- evidence: {_md(e)}")
+    label = "other pieces" if r.status == "split" else "candidates"
+    for i, c in enumerate(r.candidates, 1):
+        lines.append(f"- {label} {i}: {_md(c)}")
+    diff = review_diff(r, old, new)
+    if diff:
+        shown = diff[:MAX_DIFF_LINES]
+        lines += ["", "```diff", *shown, "```"]
+        if len(diff) > len(shown):
+            lines.append(f"… {len(diff) - len(shown)} more diff lines")
+    return lines + [""]
+
+
+def _loc(loc: Location) -> str:
+    end = f"-{loc.line_end}" if loc.line_end is not None else ""
+    return f"{loc.path}:{loc.line}{end}" + (f" — {loc.label}" if loc.label else "")
+
+
+def _md(text: str) -> str:
+    """Text safe inside a markdown list item or a code span (no backtick breaks out)."""
+    return text.replace("`", "'").replace("\n", " ")

@@ -1,0 +1,334 @@
+"""Where did the job of a vanished definition go? Candidates, the evidence for each, one score.
+
+A qualified name that is gone from the new tree is looked for the way a maintainer would:
+
+* an alias or re-export binds the old name to a new one (``Old = New``, ``import New as Old``);
+* the enclosing class survives (or has a successor) and holds a new member doing the job;
+* the same name is defined in another file or class; a similar name (edit distance, shared
+  name tokens) is defined nearby or anywhere;
+* the candidate's body uses the same identifiers, calls, string literals and docstring;
+* the files that used the old name in the old tree use the candidate's name in the new one.
+
+Each piece is recorded as a short phrase; the score is a fixed weighted sum of them (the weights
+and the thresholds were set on ``bench/successors_truth.toml``, see ``bench/successors.py``).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from annotator.rebase.names import NameTable, tokens
+from annotator.rebase.tree import TreeView
+from annotator.records import Symbol
+
+MIN_CONFIDENCE = 0.6  # re-anchor above this; the bench's wrong re-anchorings start below it
+REMOVED_BELOW = 0.35  # nothing scores this high and the name is gone: the job was removed
+AMBIGUOUS_MARGIN = 0.04  # two candidates this close are not told apart: ask a person
+MAX_NAMESAKES = 25  # files defining the same (or a similar) name that are looked at
+MAX_SIMILAR_NAMES = 12
+MAX_CALLERS = 40
+N_CANDIDATES = 5
+SPLIT_PIECE = 0.3  # each piece of a split uses at least this share of the old body's identifiers
+SPLIT_UNION = 0.7  # and all of them together at least this share
+STALE_FACTOR = 0.6  # a definition that was already there takes over a job only on strong evidence
+WEIGHTS = {"alias": 0.95, "body": 0.85, "name": 0.6, "place": 0.4, "callers": 0.6}
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_STRING = re.compile(r"""(['"])([^'"\n]{4,}?)\1""")
+_NOISE = frozenset(keyword.kwlist) | {"self", "cls", "None", "True", "False", "int", "str", "list", "dict"}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One definition of the new tree that may do the vanished one's job, scored, with reasons."""
+
+    path: str
+    symbol: Symbol
+    score: float
+    evidence: tuple[str, ...]
+    fresh: bool  # the old tree had no definition of this name in this file
+    coverage: float  # share of the old body's identifiers that this body uses
+    covered: frozenset[str] = frozenset()  # those identifiers
+
+    def describe(self) -> str:
+        """``path:line — qualname (score: evidence; …)``, as candidates are listed."""
+        why = "; ".join(self.evidence) or "no evidence"
+        return f"{self.path}:{self.symbol.line} — {self.symbol.qualname} ({self.score:.2f}: {why})"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome for one vanished definition: a successor (maybe in pieces), or ranked guesses."""
+
+    how: str  # "renamed" | "moved-file" | "split" | "merged" | "missing" | "removed"
+    best: Candidate | None
+    others: tuple[Candidate, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    words: frozenset[str]
+    calls: frozenset[str]
+    strings: frozenset[str]
+    doc: str
+
+
+def leaf(qualname: str) -> str:
+    """The last dotted part of a qualified name."""
+    return qualname.rpartition(".")[2]
+
+
+def parent(qualname: str) -> str:
+    """Everything before the last dotted part ("" for a top-level name)."""
+    return qualname.rpartition(".")[0]
+
+
+def name_similarity(a: str, b: str) -> float:
+    """Edit-distance ratio and shared name tokens of two identifiers, whichever is stronger."""
+    if a == b:
+        return 1.0
+    ta, tb = tokens(a), tokens(b)
+    jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+    return max(SequenceMatcher(None, a.lower(), b.lower()).ratio(), jaccard)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float | None:
+    return len(a & b) / len(a | b) if a or b else None
+
+
+class SuccessorFinder:
+    """Scores new-tree definitions as successors of vanished old ones (one instance per step).
+
+    ``locate_class`` answers where an old class lives now (its qualified name and file), so a
+    vanished method can be looked for among the members of its class's successor.
+    """
+
+    def __init__(
+        self, old: TreeView, new: TreeView, old_names: NameTable, new_names: NameTable,
+        locate_class: Callable[[str, Symbol], tuple[str, Symbol] | None],
+    ) -> None:
+        self.old, self.new = old, new
+        self.old_names, self.new_names = old_names, new_names
+        self.locate_class = locate_class
+        self._bodies: dict[tuple[str, Symbol], _Body] = {}
+
+    def find(self, path: str, sym: Symbol, min_confidence: float = MIN_CONFIDENCE) -> Verdict:
+        """The verdict for ``sym`` of old file ``path``, whose qualified name the new tree lacks."""
+        ranked = self.rank(path, sym)
+        top = ranked[0] if ranked else None
+        shown = tuple(ranked[:N_CANDIDATES])
+        if top is None or top.score < REMOVED_BELOW:
+            if not self.new_names.mentions(leaf(sym.qualname), under=_package(path)):
+                return Verdict("removed", None, (), shown, f"nothing in the new tree uses the name {leaf(sym.qualname)}")
+            return Verdict("missing", None, (), shown, "no definition does the same job")
+        split = self._split(path, sym, ranked)
+        if split is not None and split.best is not None and split.best.score >= min_confidence:
+            return split
+        if top.score < min_confidence:
+            return Verdict("missing", None, (), shown, f"best guess scores {top.score:.2f} < {min_confidence:.2f}")
+        rivals = [c for c in ranked[1:] if c.score >= top.score - AMBIGUOUS_MARGIN and not _related(c, top)]
+        if rivals:
+            return Verdict("missing", None, (), shown, f"{top.symbol.qualname} and {rivals[0].symbol.qualname} fit equally")
+        if not top.fresh:
+            return Verdict("merged", top, (), shown)
+        how = "renamed" if leaf(top.symbol.qualname) != leaf(sym.qualname) else "moved-file"
+        if how == "moved-file" and top.path == path:
+            how = "renamed"  # same file, same last name, another class
+        return Verdict(how, top, (), shown)
+
+    def _split(self, path: str, sym: Symbol, ranked: list[Candidate]) -> Verdict | None:
+        """New definitions beside the old one that each take part of its body and together most.
+
+        The pieces must be new, in the old file's folder (or below it), and not nested in one
+        another; the verdict's score is that of their union as one body.
+        """
+        folder = path.rpartition("/")[0] + "/"
+        pieces: list[Candidate] = []
+        for c in ranked[:8]:
+            if c.fresh and c.coverage >= SPLIT_PIECE and c.path.startswith(folder) and not any(_related(c, o) for o in pieces):
+                pieces.append(c)
+        if len(pieces) < 2 or not (old_words := self._body(self.old, path, sym).words):
+            return None
+        union = frozenset().union(*(c.covered for c in pieces))
+        coverage = len(union) / len(old_words)
+        if coverage < SPLIT_UNION or coverage < max(c.coverage for c in pieces) + 0.2:
+            return None
+        score = noisy_or({"body": coverage * coverage, "place": 0.5 if pieces[0].path == path else 0.25})
+        primary = max(pieces, key=lambda c: (c.coverage, c.score))
+        whole = f"{len(pieces)} new definitions cover {coverage:.0%} of its identifiers together"
+        best = Candidate(primary.path, primary.symbol, score, (whole, *primary.evidence), True, primary.coverage, primary.covered)
+        return Verdict("split", best, tuple(c for c in pieces if c is not primary), tuple(ranked[:N_CANDIDATES]))
+
+    def rank(self, path: str, sym: Symbol) -> list[Candidate]:
+        """Every candidate found for ``sym``, best first."""
+        found: dict[tuple[str, Symbol], list[str]] = {}
+        for p, s, why in self._gather(path, sym):
+            if (s.kind == "class") == (sym.kind == "class"):
+                found.setdefault((p, s), []).append(why)
+        old_body = self._body(self.old, path, sym)
+        callers = self._callers(path, sym)
+        top = _package(path)  # tests and examples do not inherit the package's jobs
+        scored = [self._score(path, sym, old_body, callers, p, s, why)
+                  for (p, s), why in found.items() if p.startswith(top)]
+        return sorted(scored, key=lambda c: (-c.score, c.path, c.symbol.line))
+
+    # -- candidates ---------------------------------------------------------------------------
+
+    def _gather(self, path: str, sym: Symbol):
+        name = leaf(sym.qualname)
+        home = self._class_home(path, sym)
+        for alias in self.new_names.aliases(name):
+            if self._binds(alias, path, sym, home):
+                for p, s in self._defined(leaf(alias.target)):
+                    yield p, s, f"alias: {alias.path}:{alias.line} binds {name} to {alias.target}"
+        if home is not None:
+            hp, hs = home
+            for s in self._file_symbols(self.new, hp):
+                if parent(s.qualname) == hs.qualname:
+                    yield hp, s, f"member of {hs.qualname}"
+        for p, s in self._defined(name):
+            yield p, s, "same name"
+        for other in self._similar_names(name):
+            for p, s in self._defined(other):
+                yield p, s, "similar name"
+        for p in self._near_files(path):
+            for s in self._file_symbols(self.new, p):
+                if p == path or self._fresh(p, s):
+                    yield p, s, "same file" if p == path else "new definition nearby"
+
+    def _binds(self, alias, path: str, sym: Symbol, home: tuple[str, Symbol] | None) -> bool:
+        """An alias speaks for the old name only where that name lived: at module level in the
+        old package (a re-export or shim) for a top-level name, inside the class's new home for a
+        member."""
+        if parent(sym.qualname):
+            return alias.nested and home is not None and alias.path == home[0]
+        return not alias.nested and alias.path.startswith(_package(path))
+
+    def _defined(self, name: str) -> list[tuple[str, Symbol]]:
+        files = self.new_names.definers(name)[: MAX_NAMESAKES * 4]
+        return [(p, s) for p in files for s in self._file_symbols(self.new, p) if leaf(s.qualname) == name][:MAX_NAMESAKES]
+
+    def _class_home(self, path: str, sym: Symbol) -> tuple[str, Symbol] | None:
+        """Where the vanished method's class lives now (itself, or its successor)."""
+        cls_name = parent(sym.qualname)
+        fi = self.old.file(path)
+        cls = next((s for s in fi.symbols if s.qualname == cls_name and s.kind == "class"), None) if fi else None
+        return self.locate_class(path, cls) if cls is not None else None
+
+    def _similar_names(self, name: str) -> list[str]:
+        mine = tokens(name)
+        scored = []
+        for other in self.new_names.defs():
+            if other != name and (mine & tokens(other)) and (s := name_similarity(name, other)) >= 0.5:
+                scored.append((s, other))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        return [n for _, n in scored[:MAX_SIMILAR_NAMES]]
+
+    def _near_files(self, path: str) -> list[str]:
+        base = path.rpartition("/")[2]
+        near = [path, *self.new.same_basename(path)[:5]]
+        siblings = sorted(self.new.neighbours(path), key=lambda p: -SequenceMatcher(None, base, p.rpartition("/")[2]).ratio())
+        return [p for p in dict.fromkeys(near + siblings[:15]) if self.new.has(p)]
+
+    def _file_symbols(self, view: TreeView, path: str) -> tuple[Symbol, ...]:
+        fi = view.file(path)
+        return fi.symbols if fi else ()
+
+    def _fresh(self, path: str, s: Symbol) -> bool:
+        return all(o.qualname != s.qualname for o in self._file_symbols(self.old, path))
+
+    # -- evidence and score -------------------------------------------------------------------
+
+    def _callers(self, path: str, sym: Symbol) -> list[str]:
+        """Files of the old package that used the old name (its definition's file aside)."""
+        return [p for p in self.old_names.mentions(leaf(sym.qualname), under=_package(path)) if p != path][:MAX_CALLERS]
+
+    def _newly_used(self, name: str, callers: list[str]) -> int:
+        """Callers of the old name that mention ``name`` now and did not before: the call moved."""
+        word = re.compile(rb"(?<!\w)" + re.escape(name.encode("ascii", "replace")) + rb"(?!\w)")
+        old, new = self.old_names.sources, self.new_names.sources
+        return sum(1 for f in callers if word.search(new.get(f, b"")) and not word.search(old.get(f, b"")))
+
+    def _body(self, view: TreeView, path: str, s: Symbol) -> _Body:
+        key = (view.version + ":" + path, s)
+        if key not in self._bodies:
+            text = "\n".join(view.symbol_lines(path, s))
+            own = leaf(s.qualname)
+            words = frozenset(w for w in _WORD.findall(text) if w not in _NOISE and w != own)
+            calls = frozenset(c for c in _CALL.findall(text) if c not in _NOISE and c != own)
+            strings = frozenset(m.group(2) for m in _STRING.finditer(text))
+            self._bodies[key] = _Body(words, calls, strings, s.summary)
+        return self._bodies[key]
+
+    def _score(self, path, sym, old_body, callers, p, s, why) -> Candidate:
+        new_body = self._body(self.new, p, s)
+        evidence = list(dict.fromkeys(why))
+        name = name_similarity(leaf(sym.qualname), leaf(s.qualname))
+        parts = [(j, w) for j, w in ((_jaccard(old_body.words, new_body.words), 0.5),
+                                     (_jaccard(old_body.calls, new_body.calls), 0.3),
+                                     (_jaccard(old_body.strings, new_body.strings), 0.2)) if j is not None]
+        body = sum(j * w for j, w in parts) / sum(w for _, w in parts) if parts else 0.0
+        if old_body.doc and new_body.doc:
+            doc = SequenceMatcher(None, old_body.doc, new_body.doc).ratio()
+            body = 0.8 * body + 0.2 * doc
+            if doc > 0.6:
+                evidence.append(f"docstring {doc:.2f} alike")
+        covered = old_body.words & new_body.words
+        coverage = len(covered) / len(old_body.words) if old_body.words else 0.0
+        evidence.append(f"body {body:.2f} alike ({coverage:.0%} of its identifiers)")
+        place = self._place(path, sym, p, s, why)
+        reach = 0.0
+        if leaf(s.qualname) != leaf(sym.qualname) and callers:
+            used = self._newly_used(leaf(s.qualname), callers)
+            reach = used / len(callers)
+            if used:
+                evidence.append(f"newly used in {used}/{len(callers)} files that used the old name")
+        alias = 1.0 if any(w.startswith("alias") for w in why) else 0.0
+        score = noisy_or({"alias": alias, "body": body * body, "name": name * name if name < 1 else 0.83,
+                          "place": place, "callers": reach})
+        fresh = self._fresh(p, s)
+        if not fresh:  # a look-alike that coexisted with the old one takes over only with its callers
+            score *= STALE_FACTOR if reach == 0 else 0.9
+            evidence.append("already there before")
+        return Candidate(p, s, min(score, 1.0), tuple(evidence), fresh, coverage, covered)
+
+    def _place(self, path: str, sym: Symbol, p: str, s: Symbol, why: list[str]) -> float:
+        """1 inside the class's successor, then same class name, same file, same folder, elsewhere."""
+        if any(w.startswith("member of") for w in why):
+            return 1.0
+        if parent(s.qualname) and parent(s.qualname) == parent(sym.qualname):
+            return 0.75
+        if p == path:
+            return 0.5
+        return 0.25 if p.rpartition("/")[0] == path.rpartition("/")[0] else 0.0
+
+
+def noisy_or(strengths: dict[str, float]) -> float:
+    """Independent pieces of evidence combined: any one strong piece is enough, weak ones add up.
+
+    Each piece (0..1) is scaled by how far it alone may go (:data:`WEIGHTS`): a same name alone
+    is never enough (``forward`` is everywhere), an identical body nearly is.
+    """
+    miss = 1.0
+    for key, value in strengths.items():
+        miss *= 1.0 - WEIGHTS[key] * max(0.0, min(value, 1.0))
+    return 1.0 - miss
+
+
+def _package(path: str) -> str:
+    """The top folder of a tree path (``vllm/``), "" for a file at the top."""
+    return path.partition("/")[0] + "/" if "/" in path else ""
+
+
+def _related(a: Candidate, b: Candidate) -> bool:
+    """Two candidates that are one thing: one nested in the other, or an alias and its target."""
+    return a.path == b.path and (a.symbol.qualname.startswith(b.symbol.qualname + ".")
+                                 or b.symbol.qualname.startswith(a.symbol.qualname + "."))
+
+
