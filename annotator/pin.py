@@ -13,6 +13,7 @@ from pathlib import Path
 
 from annotator import atomic
 from annotator.errors import ConfigError
+from annotator.tree_id import import_name
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _FIELDS = ("package", "version", "commit", "sdist", "sha256")
@@ -62,8 +63,8 @@ def read(path: Path) -> Pin:
     pin = Pin(**{k: str(data[k]) for k in ("package", "version", "commit", "sdist", "sha256")})
     if len(pin.sha256) != 64 or not _HEX.match(pin.sha256):
         raise ConfigError(f"{path}: sha256 must be 64 lowercase hex digits")
-    if not _HEX.match(pin.commit):
-        raise ConfigError(f"{path}: commit must be a hex git commit id")
+    if pin.commit and not _HEX.match(pin.commit):
+        raise ConfigError(f"{path}: commit must be a hex git commit id, or \"\" for a package whose sdist records none")
     return pin
 
 
@@ -97,12 +98,23 @@ def write(path: Path, pin: Pin) -> None:
 
 
 def render_page(pin: Pin, pin_file_name: str = "UPSTREAM_PIN.toml") -> str:
-    """The human page: what is pinned and the exact commands that re-create the tree."""
+    """The human page: what is pinned and the exact commands that re-create the tree.
+
+    The checks it describes are the ones ``fetch`` makes: the commit id in ``<pkg>/_version.py``
+    where the pin names one, else the version in PKG-INFO (a package without a recorded commit).
+    """
+    version_file = f"{import_name(pin.package)}/_version.py"
+    if pin.commit:
+        cites, what = f" (git commit `{pin.commit}`)", f"the commit id recorded in `{version_file}`"
+        grep = f"grep commit_id upstream/{version_file}   # must name {pin.commit}"
+    else:
+        cites, what = "", "the version recorded in `PKG-INFO` (the sdist records no commit id)"
+        grep = f"grep '^Version:' upstream/PKG-INFO   # must say {pin.version}"
     return f"""# Upstream pin
 
 <!-- Generated from {pin_file_name} by `annotate pin-page`; do not edit by hand. -->
 
-Every anchor in this repository cites **{pin.package} {pin.version}** (git commit `{pin.commit}`).
+Every anchor in this repository cites **{pin.package} {pin.version}**{cites}.
 
 | field | value |
 |---|---|
@@ -119,13 +131,13 @@ annotate fetch
 ```
 
 This downloads `{pin.sdist}` from the package index pip is configured with, checks its sha256
-against the value above and the commit id recorded in `vllm/_version.py`, and unpacks it into
+against the value above and {what}, and unpacks it into
 `upstream/` (a second run with the tree in place does nothing). Without this tool: download
 `{pin.sdist}` from the package index's simple page for `{pin.package}`, then
 
 ```bash
 echo "{pin.sha256}  {pin.sdist}" | sha256sum -c -
 mkdir upstream && tar -xzf {pin.sdist} -C upstream --strip-components=1
-grep commit_id upstream/vllm/_version.py   # must name {pin.commit}
+{grep}
 ```
 """

@@ -1,56 +1,89 @@
-"""``annotate fetch``: materialise the pinned tree in upstream/ (or another release in the cache)."""
+"""``annotate fetch``: materialise the pinned tree in upstream/ (or another release in the cache).
+
+Without a pin (a course repository that configures none) ``--version V`` materialises that
+release of ``--package`` (default vllm) in upstream/, trusting the index's sha256 and checking
+the tree's own PKG-INFO version; ``annotate init`` then pins what is there.
+"""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-from annotator import fetch, pin
+from annotator import fetch
 from annotator.commands.output import progress_bar, stdout
+from annotator.commands.upstream import checked_tree, configured_pin, describe
 from annotator.config import Config
+from annotator.errors import ConfigError
+from annotator.tree_id import identify_tree
+
+DEFAULT_PACKAGE = "vllm"
 
 
-def run(config: Config, version: str | None = None, index_url: str | None = None) -> int:
+def run(
+    config: Config, version: str | None = None, index_url: str | None = None, package: str | None = None
+) -> int:
     """Fetch the pin (or ``version``) and report where the tree is; errors raise FetchError."""
-    console = stdout()
-    the_pin = _pin_or_fail(config)
+    the_pin = configured_pin(config)
+    if the_pin is not None and package and fetch.normalise(package) != fetch.normalise(the_pin.package):
+        raise ConfigError(
+            f"{config.pin_file}: pins {the_pin.package}, not {package}; drop --package or change the pin"
+        )
+    if (config.upstream_dir / ".git").exists():
+        return _checkout(config)
     started = time.perf_counter()
     with progress_bar() as update:
-        if version is None or version.removeprefix("v") == the_pin.version:
-            changed = fetch.fetch_pin(
-                the_pin, config.upstream_dir, config.cache_dir, index_url, update
-            )
-            where, what = config.upstream_dir, f"{the_pin.package} {the_pin.version}"
-        else:
+        if the_pin is not None and (version is None or version.removeprefix("v") == the_pin.version):
+            changed = fetch.fetch_pin(the_pin, config.upstream_dir, config.cache_dir, index_url, update)
+            where = config.upstream_dir
+        elif the_pin is not None:
             release, where = fetch.fetch_version(
                 version, the_pin.package, config.cache_dir, index_url, update
             )
-            changed, what = True, f"{release.package} {release.version}"
+            changed = True
+        else:
+            changed, where = _fetch_unpinned(config, version, package, index_url, update)
     seconds = time.perf_counter() - started
+    identity = identify_tree(where, the_pin.package if the_pin else package)
+    at = f" @ {identity.commit[:7]}" if identity.commit else ""
     verb = "fetched" if changed else "already in place:"
-    console.print(f"{verb} {what} in {_rel(where, config)} ({seconds:.2f} s)")
+    what = f"{identity.package} {identity.version}{at}"
+    stdout().print(f"{verb} {what} in {_rel(where, config)} ({seconds:.2f} s)")
     return 0
 
 
-def _rel(path, config: Config) -> str:
+def _checkout(config: Config) -> int:
+    """A git checkout in upstream/ is the user's: never replaced, only checked against the pin."""
+    where, identity = checked_tree(config)
+    stdout().print(
+        f"already in place: {describe(identity, where)} (a git checkout; fetch leaves it alone, "
+        f"move it with `git -C {_rel(where, config)} checkout <tag>`)"
+    )
+    return 0
+
+
+def _fetch_unpinned(
+    config: Config, version: str | None, package: str | None, index_url: str | None, update
+) -> tuple[bool, Path]:
+    """No pin: ``--version`` names the release; it goes to upstream/ itself."""
+    if version is None:
+        raise ConfigError(
+            f"{config.root}: no pin configured; pin a release with `annotate init --version V "
+            "[--package NAME]` then run `annotate fetch`, or fetch one unpinned with "
+            "`annotate fetch --version V [--package NAME]`"
+        )
+    index = index_url or fetch.configured_index_url()
+    release = fetch.resolve(version, package or DEFAULT_PACKAGE, index)
+    if not release.sha256:
+        raise ConfigError(f"{release.url}: the index gives no sha256 for this sdist; refusing it")
+    changed = fetch.materialise(
+        release, release.sha256, None, config.upstream_dir, config.cache_dir, update
+    )
+    return changed, config.upstream_dir
+
+
+def _rel(path: Path, config: Config) -> str:
     try:
         return str(path.relative_to(config.root)) + "/"
     except ValueError:
         return str(path)
-
-
-def _pin_or_fail(config: Config) -> pin.Pin:
-    """The configured pin; fetch never replaces a git checkout and needs a pin to know what to fetch."""
-    from annotator.commands.upstream import configured_pin
-    from annotator.errors import ConfigError, FetchError
-
-    if (config.upstream_dir / ".git").exists():
-        raise FetchError(
-            f"{config.upstream_dir}: is a git checkout; annotate fetch never replaces it "
-            "(move it with `git -C upstream checkout vX.Y.Z`)"
-        )
-    the_pin = configured_pin(config)
-    if the_pin is None:
-        raise ConfigError(
-            f"{config.root}: no pin configured, so nothing to fetch; run `annotate init --version V` first"
-        )
-    return the_pin

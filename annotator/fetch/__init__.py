@@ -17,14 +17,14 @@ from pathlib import Path
 from annotator import atomic
 from annotator.errors import FetchError
 from annotator.fetch.net import Limits, one_line, open_url
-from annotator.fetch.simple import Release, list_sdists
+from annotator.fetch.simple import Release, list_sdists, normalise
 from annotator.fetch.archive import unpack
 from annotator.pin import Pin
 from annotator.tree_id import commits_match, identify_tree
 
 __all__ = [
     "MARKER", "Limits", "Release", "check_commit", "configured_index_url", "download",
-    "fetch_pin", "fetch_version", "list_sdists", "materialise", "read_marker", "resolve",
+    "fetch_pin", "fetch_version", "list_sdists", "materialise", "normalise", "read_marker", "resolve",
     "sha256_file", "unpack",
 ]
 
@@ -184,7 +184,10 @@ def _install(sdist: Path, pin: Pin, dest: Path, progress: Progress, limits: Limi
 
     The tree is built in a sibling staging directory and swapped in by two renames; the old tree
     is deleted only after the new one is in place, so a failure at any step leaves ``dest`` as it was.
+    A git checkout is never replaced: it is the user's, with history fetch cannot re-create.
     """
+    if (dest / ".git").exists():
+        raise FetchError(f"{dest}: is a git checkout; fetch never replaces one (move it with git)")
     with atomic.staging_dir(dest.parent, f".{dest.name}-staging-") as staging:
         tree = staging / "tree"
         tree.mkdir()
