@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from annotator.anchors.text import Span, code_spans, label_at, link_label
+from annotator.anchors.text import CodeSpans, label_at, link_label
 
 EXTENSIONS = (
     "py", "pyi", "pyx", "md", "rst", "cu", "cuh", "cpp", "cc", "cxx", "c", "h", "hpp", "hxx",
@@ -47,11 +47,14 @@ ANCHOR_RE = re.compile(
 CONTINUATION_RE = re.compile(rf":L?{_LINES}")
 _HIT_RE = re.compile(rf"(?:\.(?:{_EXT})|Dockerfile|Makefile)(?::L?| L)\d")
 _PATH_RUN_RE = re.compile(r"[\w./~+-]*")  # matched on the reversed line: the word before a hit
-LINK_RE = re.compile(
-    r"!?\[(?P<text>[^\]\n]*)\]\(\s*<?(?P<target>[^()\s<>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
+LINK_RE = re.compile(  # link text holds no "[": a failed try stops at the next bracket
+    r"!?\[(?P<text>[^\[\]\n]*)\]\(\s*<?(?P<target>[^()\s<>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
 )
 _LINK_TARGET_RE = re.compile(rf"(?P<path>(?:[\w.+-]+/)*{_FILE})(?:\?[^#]*)?#L{_LINES}$")
-URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>`\"')\]]*|<[^<>\s]+@[^<>\s]+>")
+URL_RE = re.compile(  # tried once per word, not from each of its letters; an address has one "@"
+    r"(?<![A-Za-z0-9+.-])[0-9+.-]*(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s<>`\"')\]]*)"
+    r"|(?P<mail><[^<>\s@]+@[^<>\s]+>)"
+)
 _UPSTREAM_RE = re.compile(r"(?:^|/)upstream/")
 _CONT_BEFORE = frozenset(" \t(`|,;")
 _CONT_AFTER = frozenset(" \t`),;|.—–-")
@@ -76,28 +79,67 @@ class Cite:
 
 
 def scan_line(line: str) -> list[Cite]:
-    """Every citation on ``line`` (links, paths, continuations), in order of position."""
+    """Every citation on ``line`` (links, paths, continuations), in order of position.
+
+    A hit that starts inside an earlier citation (its label, usually) is part of that citation;
+    it is dropped before its own label is read, which keeps a line of many hits linear.
+    """
     if ":" not in line and " L" not in line and "#L" not in line:
         return []
-    spans = code_spans(line) if "`" in line else []
+    spans = CodeSpans(line)
     cites: list[Cite] = []
     text = line
     if "](" in line:
         cites, text = _links(line, spans)
     if "://" in text or "@" in text:
-        text = URL_RE.sub(lambda m: " " * len(m.group()), text)
+        text = URL_RE.sub(_blank_url, text)
+    cover = _Cover(cites)
     for m in _path_matches(text):
-        cite = _path_cite(line, m, spans)
-        if cite is not None and not _overlaps(cites, cite.start):
-            cites.append(cite)
+        if not cover.covers(m.start()):
+            _keep(cites, cover, _path_cite(line, m, spans))
+    if len(cites) > 1:
+        cites.sort(key=lambda c: c.start)
+    cover = _Cover(cites)
     for m in CONTINUATION_RE.finditer(text):
-        if not _overlaps(cites, m.start()):
-            cite = _continuation(line, m, spans)
-            if cite is not None:
-                cites.append(cite)
+        if not cover.covers(m.start()):
+            _keep(cites, cover, _continuation(line, m, spans))
     if len(cites) > 1:
         cites.sort(key=lambda c: c.start)
     return cites
+
+
+def _blank_url(m: re.Match[str]) -> str:
+    """The URL's characters as blanks (digits or signs before its scheme stay)."""
+    url = "url" if m.group("url") else "mail"
+    return m.group()[: m.start(url) - m.start()] + " " * (m.end() - m.start(url))
+
+
+class _Cover:
+    """Is a position inside one of the citations so far? Asked in increasing order: O(1) amortised.
+
+    A citation added after a question starts at or before the position asked (a hit's citation
+    starts at the hit, or at the backtick that opens its code span), so only its end matters.
+    """
+
+    def __init__(self, cites: list[Cite]) -> None:
+        self._cites = list(cites)  # sorted by start
+        self._next = 0
+        self._end = -1
+
+    def covers(self, pos: int) -> bool:
+        while self._next < len(self._cites) and self._cites[self._next].start <= pos:
+            self._end = max(self._end, self._cites[self._next].end)
+            self._next += 1
+        return pos < self._end
+
+    def add(self, cite: Cite) -> None:
+        self._end = max(self._end, cite.end)
+
+
+def _keep(cites: list[Cite], cover: _Cover, cite: Cite | None) -> None:
+    if cite is not None:
+        cites.append(cite)
+        cover.add(cite)
 
 
 def _path_matches(text: str) -> list[re.Match[str]]:
@@ -117,35 +159,22 @@ def _path_matches(text: str) -> list[re.Match[str]]:
     return found
 
 
-def _overlaps(cites: list[Cite], pos: int) -> bool:
-    return any(c.start <= pos < c.end for c in cites)
-
-
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
-
-
-def _span_at(spans: list[Span], pos: int) -> Span | None:
-    for span in spans:
-        if span[1] <= pos < span[2]:
-            return span
-    return None
-
-
-def _links(line: str, spans: list[Span]) -> tuple[list[Cite], str]:
+def _links(line: str, spans: CodeSpans) -> tuple[list[Cite], str]:
     """Links into ``upstream/`` with ``#L`` become citations; every link target is blanked."""
     cites: list[Cite] = []
-    text = line
+    pieces: list[str] = []  # the line with the blanks, built once
+    done = 0
     for m in LINK_RE.finditer(line):
-        if _span_at(spans, m.start()) is not None:
+        if spans.content_at(m.start()) is not None:
             continue
         cite = _link_cite(line, m)
-        if cite is None:
-            text = _blank(text, m.start("target"), m.end())
-        else:
+        if cite is not None:
             cites.append(cite)
-            text = _blank(text, m.start(), m.end())
-    return cites, text
+        blank = m.start() if cite is not None else m.start("target")
+        pieces += [line[done:blank], " " * (m.end() - blank)]
+        done = m.end()
+    pieces.append(line[done:])
+    return cites, "".join(pieces)
 
 
 def _link_cite(line: str, m: re.Match[str]) -> Cite | None:
@@ -176,18 +205,18 @@ def _numbers(m: re.Match[str], base: int = 0) -> dict:
     }
 
 
-def _path_cite(line: str, m: re.Match[str], spans: list[Span]) -> Cite | None:
-    span = _span_at(spans, m.start())
+def _path_cite(line: str, m: re.Match[str], spans: CodeSpans) -> Cite | None:
+    span = spans.content_at(m.start())
     if span is not None and m.end() > span[2]:
         return None  # the citation straddles a closing backtick
-    if span is None and _span_at(spans, m.end() - 1) is not None:
+    if span is None and spans.content_at(m.end() - 1) is not None:
         return None
     path, p0 = m.group("path"), m.start("path")
     roots = list(_UPSTREAM_RE.finditer(path))
     if roots:
         p0 += roots[-1].end()
         path = path[roots[-1].end() :]
-    start, label, end = label_at(line, m.start(), m.end(), span)
+    start, label, end = label_at(line, m.start(), m.end(), span, spans)
     return Cite(
         start=start,
         end=end,
@@ -198,16 +227,16 @@ def _path_cite(line: str, m: re.Match[str], spans: list[Span]) -> Cite | None:
     )
 
 
-def _continuation(line: str, m: re.Match[str], spans: list[Span]) -> Cite | None:
+def _continuation(line: str, m: re.Match[str], spans: CodeSpans) -> Cite | None:
     """``:443 — label``: only where it starts a phrase and ends before a boundary (not a slice)."""
     before = line[m.start() - 1] if m.start() else " "
     after = line[m.end()] if m.end() < len(line) else " "
     if before not in _CONT_BEFORE or after not in _CONT_AFTER:
         return None
-    span = _span_at(spans, m.start())
+    span = spans.content_at(m.start())
     if span is not None and m.end() > span[2]:
         return None
-    start, label, end = label_at(line, m.start(), m.end(), span)
+    start, label, end = label_at(line, m.start(), m.end(), span, spans)
     return Cite(
         start=start,
         end=end,

@@ -17,7 +17,7 @@ import re
 
 from annotator.anchors.context import DocumentContext
 from annotator.anchors.grammar import scan_line
-from annotator.anchors.text import SYMBOL_RE, code_spans, looks_coded
+from annotator.anchors.text import SYMBOL_RE, CodeSpans, looks_coded
 from annotator.records import Anchor
 
 CITATION_FENCE_WORD = "anchors"
@@ -33,6 +33,7 @@ def scan_markdown(text: str, doc: str) -> list[Anchor]:
     """Every citation in a markdown document, in reading order."""
     ctx = DocumentContext(doc)
     lines = text.split("\n")
+    ahead = _LookAhead(lines)
     fence: tuple[str, bool] | None = None  # (closing run, is a citation fence)
     block = ""  # "", "para", "list", "table"
     for n, raw in enumerate(lines, 1):
@@ -50,7 +51,7 @@ def scan_markdown(text: str, doc: str) -> list[Anchor]:
             ctx.end_block()
             block = ""
             continue
-        block = _next_block(ctx, block, line, lines, n)
+        block = _next_block(ctx, block, line, ahead, n)
         if block != "code":
             _scan_into(ctx, n, line, table=block == "table")
         if block == "heading":
@@ -63,11 +64,11 @@ def _closes(line: str, run: str) -> bool:
     return len(stripped) >= len(run) and set(stripped) == {run[0]}
 
 
-def _next_block(ctx: DocumentContext, block: str, line: str, lines: list[str], n: int) -> str:
+def _next_block(ctx: DocumentContext, block: str, line: str, ahead: _LookAhead, n: int) -> str:
     """Classify ``line`` ("", heading, code, para, list, table); a new kind ends the previous block."""
     head = line.lstrip()[:1]
     if not head:
-        if block == "list" and _list_goes_on(lines, n):
+        if block == "list" and ahead.list_goes_on(n):
             return "list"
         ctx.end_block()
         return ""
@@ -86,12 +87,25 @@ def _next_block(ctx: DocumentContext, block: str, line: str, lines: list[str], n
     return kind
 
 
-def _list_goes_on(lines: list[str], n: int) -> bool:
-    """After a blank line, a list continues if the next text is an item or is indented."""
-    for later in lines[n:]:
-        if later.strip():
-            return bool(_ITEM_RE.match(later)) or later[:1].isspace()
-    return False
+class _LookAhead:
+    """The next line with text after a blank one, found by one backward pass (built when first
+    needed), so a long run of blank lines inside a list is not searched once per blank line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+        self._next_text: list[int] | None = None
+
+    def list_goes_on(self, n: int) -> bool:
+        """After blank line ``n`` (1-based), a list continues if the next text is an item or indented."""
+        if self._next_text is None:
+            self._next_text = nxt = [len(self._lines)] * (len(self._lines) + 1)
+            for i in range(len(self._lines) - 1, -1, -1):
+                nxt[i] = i if self._lines[i].strip() else nxt[i + 1]
+        i = self._next_text[n]
+        if i >= len(self._lines):
+            return False
+        later = self._lines[i]
+        return bool(_ITEM_RE.match(later)) or later[:1].isspace()
 
 
 def _scan_into(ctx: DocumentContext, n: int, line: str, *, table: bool) -> None:
@@ -99,29 +113,37 @@ def _scan_into(ctx: DocumentContext, n: int, line: str, *, table: bool) -> None:
     if not cites:
         return
     cells = _cells(line) if table else []
+    named = _symbol_cells(line, cells)[:2]  # a cite in the first symbol cell takes the second
     for cite in cites:
-        label = _cell_label(line, cells, cite.start) if cite.label is None and cells else None
+        label = _cell_label(named, cite.start) if cite.label is None and named else None
         ctx.add(n, line, cite, label)
 
 
 def _cells(line: str) -> list[tuple[int, int]]:
     """(start, end) of each table cell, splitting on pipes outside code spans."""
-    spans = code_spans(line) if "`" in line else []
+    spans = CodeSpans(line)
     bounds = [-1]
     for m in _PIPE_RE.finditer(line):
-        if not any(s[0] <= m.start() < s[3] for s in spans):
+        if not spans.holds(m.start()):
             bounds.append(m.start())
     bounds.append(len(line))
     return [(a + 1, b) for a, b in zip(bounds, bounds[1:]) if line[a + 1 : b].strip()]
 
 
-def _cell_label(line: str, cells: list[tuple[int, int]], pos: int) -> str | None:
-    """The first other cell that reads as a symbol: backticked, a call, dotted, snake or CamelCase."""
+def _symbol_cells(line: str, cells: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """(start, end, name) of the cells that read as a symbol, in order."""
+    out = []
     for a, b in cells:
-        if a <= pos < b:
-            continue
         name = _symbol_cell(line[a:b])
         if name is not None:
+            out.append((a, b, name))
+    return out
+
+
+def _cell_label(named: list[tuple[int, int, str]], pos: int) -> str | None:
+    """The first other cell that reads as a symbol: backticked, a call, dotted, snake or CamelCase."""
+    for a, b, name in named:
+        if not a <= pos < b:
             return name
     return None
 

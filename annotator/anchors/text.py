@@ -8,16 +8,23 @@ be code (``Foo.bar()``, ``snake_case``, ``CamelCase``) is that word alone, the r
 
 Whatever its extent, a label is a *symbol* iff it is a dotted identifier optionally ending in
 ``()`` (:func:`label_kind`); anything else is *prose*.
+
+Every step is linear in the line: one line may hold a hundred thousand citations and code spans,
+so nothing here slices or searches "the rest of the line" once per citation.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 SYMBOL_RE = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*(?:\(\))?")
 _SEP_RE = re.compile(r"\s*(?:—|–|--|-)\s*")
-_STOP_RE = re.compile(r"[`|;()\[\]]|[,.:](?=\s|$)|\s+(?:—|–|--|-)\s")
+# the spaced dash starts only where a blank run starts, else each blank of a long gap retries it
+_STOP_RE = re.compile(r"[`|;()\[\]]|[,.:](?=\s|$)|(?<!\s)\s+(?:—|–|--|-)\s")
 _CAMEL_RE = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
+_RUN_RE = re.compile(r"`+")
+_NONBLANK_RE = re.compile(r"\S")
 Span = tuple[int, int, int, int]
 
 
@@ -29,32 +36,58 @@ def label_kind(label: str | None) -> str | None:
 
 
 def code_spans(line: str) -> list[Span]:
-    """Inline code spans as (open, content start, content end, close end); unmatched runs are text."""
+    """Inline code spans as (open, content start, content end, close end); unmatched runs are text.
+
+    A run of backticks opens a span closed by the next run of the same length; runs are indexed
+    by length once, so an unmatched run costs a lookup, not a search to the end of the line.
+    """
+    runs = [(m.start(), m.end()) for m in _RUN_RE.finditer(line)]
+    by_length: dict[int, list[int]] = {}
+    for k, (a, b) in enumerate(runs):
+        by_length.setdefault(b - a, []).append(k)
+    seen = dict.fromkeys(by_length, 0)  # per length: how many of its runs lie behind us
     spans: list[Span] = []
-    i = line.find("`")
-    while i != -1:
-        j = i
-        while j < len(line) and line[j] == "`":
-            j += 1
-        close = _closing_run(line, j, j - i)
-        if close is None:
-            i = line.find("`", j)
+    k = 0
+    while k < len(runs):
+        a, b = runs[k]
+        same, i = by_length[b - a], seen[b - a]
+        while i < len(same) and same[i] <= k:
+            i += 1
+        seen[b - a] = i
+        if i == len(same):
+            k += 1
             continue
-        spans.append((i, j, close, close + j - i))
-        i = line.find("`", close + j - i)
+        close = runs[same[i]][0]
+        spans.append((a, b, close, close + b - a))
+        k = same[i] + 1
     return spans
 
 
-def _closing_run(line: str, k: int, run: int) -> int | None:
-    k = line.find("`", k)
-    while k != -1:
-        m = k
-        while m < len(line) and line[m] == "`":
-            m += 1
-        if m - k == run:
-            return k
-        k = line.find("`", m)
-    return None
+class CodeSpans:
+    """The code spans of one line with logarithmic lookups (spans are disjoint and in order)."""
+
+    def __init__(self, line: str) -> None:
+        self.spans = code_spans(line) if "`" in line else []
+        self._opens = [s[0] for s in self.spans]
+
+    def _before(self, pos: int) -> Span | None:
+        i = bisect_right(self._opens, pos) - 1
+        return self.spans[i] if i >= 0 else None
+
+    def content_at(self, pos: int) -> Span | None:
+        """The span whose content (between the backtick runs) holds ``pos``."""
+        span = self._before(pos)
+        return span if span is not None and span[1] <= pos < span[2] else None
+
+    def holds(self, pos: int) -> bool:
+        """True when ``pos`` lies anywhere in a span, backticks included."""
+        span = self._before(pos)
+        return span is not None and pos < span[3]
+
+    def opening_at(self, pos: int) -> Span | None:
+        """The span whose opening run starts at ``pos``."""
+        span = self._before(pos)
+        return span if span is not None and span[0] == pos else None
 
 
 def link_label(text: str) -> str | None:
@@ -68,41 +101,42 @@ def link_label(text: str) -> str | None:
 
 
 def label_at(
-    line: str, start: int, pos: int, span: Span | None
+    line: str, start: int, pos: int, span: Span | None, spans: CodeSpans | None = None
 ) -> tuple[int, str | None, int]:
-    """(text start, label, text end) for a citation whose line number ends at ``pos``."""
-    if span is not None:
-        rest = line[pos : span[2]]
-        if rest.strip():
-            sep = _SEP_RE.match(rest)
-            if sep is None or not rest[sep.end() :].strip():
-                return start, None, pos
-            return start, rest[sep.end() :].strip(), pos + len(rest.rstrip())
-        found = _label_after(line, span[3])
-        if found is None or line[span[1] : start].strip():
+    """(text start, label, text end) for a citation whose line number ends at ``pos``.
+
+    ``spans`` are the line's code spans (computed here when not given).
+    """
+    spans = spans if spans is not None else CodeSpans(line)
+    if span is None:
+        found = _label_after(line, pos, spans)
+        return (start, None, pos) if found is None else (start, *found)
+    if _NONBLANK_RE.search(line, pos, span[2]):
+        sep = _SEP_RE.match(line, pos, span[2])
+        body = line[sep.end() : span[2]].strip() if sep is not None else ""
+        if not body:
             return start, None, pos
-        return span[0], found[0], found[1]
-    found = _label_after(line, pos)
-    return (start, None, pos) if found is None else (start, *found)
+        return start, body, pos + len(line[pos : span[2]].rstrip())
+    found = _label_after(line, span[3], spans)
+    if found is None or _NONBLANK_RE.search(line, span[1], start):
+        return start, None, pos
+    return span[0], found[0], found[1]
 
 
-def _label_after(line: str, pos: int) -> tuple[str, int] | None:
+def _label_after(line: str, pos: int, spans: CodeSpans) -> tuple[str, int] | None:
     """A separator then a label: a whole code span, or bare words up to a clause boundary."""
     sep = _SEP_RE.match(line, pos)
     if sep is None:
         return None
     q = sep.end()
     if q < len(line) and line[q] == "`":
-        for open_, c0, c1, close in code_spans(line[q:]):
-            if open_ == 0:
-                inner = line[q + c0 : q + c1].strip()
-                return (inner, q + close) if inner else None
-        return None
-    end = _bare_end(line, q)
-    label = line[q:end].rstrip().rstrip("*~").rstrip()
-    head = SYMBOL_RE.match(label)
-    if head and head.end() < len(label) and label[head.end()].isspace() and looks_coded(head[0]):
-        label = head[0]  # `Foo.bar() does x`: the code-like head is the label, the rest is prose
+        span = spans.opening_at(q)
+        inner = line[span[1] : span[2]].strip() if span is not None else ""
+        return (inner, span[3]) if span is not None and inner else None
+    head = SYMBOL_RE.match(line, q)
+    if head and head.end() < len(line) and line[head.end()].isspace() and looks_coded(head[0]):
+        return head[0], head.end()  # `Foo.bar() does x`: the code-like head is the label
+    label = line[q : _bare_end(line, q)].rstrip().rstrip("*~").rstrip()
     if not label:
         return None
     return label, q + len(label)

@@ -124,3 +124,9 @@ def test_dotfile_at_tree_root_is_an_anchor():
 
     (anchor,) = scan_text("See `.pre-commit-config.yaml:190 — the hook list`.", "d.md")
     assert (anchor.path, anchor.line) == (".pre-commit-config.yaml", 190)
+
+
+def test_link_text_holds_no_open_bracket() -> None:
+    """In ``[see [`F`](…)`` the link is the inner one: its text is ``F``, not ``see [`F``."""
+    (c,) = scan_line("[see [`F`](../upstream/x/b.py#L3) and more")
+    assert (c.start, c.label, c.path) == (5, "F", "x/b.py")
