@@ -63,11 +63,14 @@ def fetch(
     index_url: Annotated[
         Optional[str], typer.Option(help="PEP 503 simple index; default: the one pip uses.")
     ] = None,
+    package: Annotated[
+        Optional[str], typer.Option(help="PyPI package when no pin names one (default: vllm).")
+    ] = None,
 ) -> int:
     """Materialise the pinned upstream tree in upstream/ (another --version goes to the cache)."""
     from annotator.commands import fetch as cmd
 
-    return cmd.run(_config(), version, index_url)
+    return cmd.run(_config(), version, index_url, package)
 
 
 @app.command("pin-page")
