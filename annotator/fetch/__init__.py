@@ -81,10 +81,10 @@ def download(
     the partial file is removed on every way out (a later run overwrites one a kill left).
     """
     target = cache_dir / "sdists" / release.filename
+    tmp = _partial(target)
     if target.is_file() and sha256_file(target) == expected_sha:
         return target
     limits = limits or Limits.from_env()
-    tmp = target.with_name(f".{target.name}.part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = _download_to(release.url, tmp, progress, limits)
@@ -99,6 +99,13 @@ def download(
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _partial(target: Path) -> Path:
+    """The partial-download name of ``target``; one a killed run left is removed now."""
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.unlink(missing_ok=True)
+    return tmp
 
 
 def _download_to(url: str, tmp: Path, progress: Progress, limits: Limits) -> str:
@@ -214,6 +221,7 @@ def fetch_pin(
         return False
     limits = limits or Limits.from_env()
     cached = cache_dir / "sdists" / pin.sdist
+    _partial(cached)
     if cached.is_file() and sha256_file(cached) == pin.sha256:
         sdist = cached
     else:

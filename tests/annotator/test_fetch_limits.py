@@ -313,3 +313,15 @@ def test_cli_endless_index_is_one_line_exit_2(project, tmp_path, serve, capsys, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "index_bytes cap" in err
     _assert_clean(tmp_path, project / "upstream", before)
+
+
+def test_partial_file_left_by_a_kill_is_removed_next_run(tmp_path, upstream):
+    """A .part left by kill -9 is removed by the next fetch, even one served from the cache."""
+    cache = tmp_path / "cache"
+    (cache / "sdists").mkdir(parents=True)
+    sha = _many_files(cache / "sdists" / "vllm-0.22.1.tar.gz", 3)
+    stale = cache / "sdists" / ".vllm-0.22.1.tar.gz.part"
+    stale.write_bytes(b"half a download")
+    unpinned_commit = Pin("vllm", "0.22.1", "", "vllm-0.22.1.tar.gz", sha)
+    assert fetch.fetch_pin(unpinned_commit, upstream, cache, "http://127.0.0.1:9/none", NOOP, Limits())
+    assert not stale.exists() and (upstream / "f2.txt").exists()
