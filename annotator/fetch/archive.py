@@ -78,7 +78,7 @@ def _checked_members(
                 f"(raise it with {env_name('members')}); refused"
             )
         if not (member.isfile() or member.isdir()) or member.issparse():
-            raise UnsafeArchiveError(f"{name}: member {member.name!r} is a link or device; refused")
+            raise UnsafeArchiveError(f"{name}: member {member.name!r} is a link, device or sparse file; refused")
         parts = PurePosixPath(member.name).parts
         if member.name.startswith("/") or ".." in parts or "\\" in member.name:
             raise UnsafeArchiveError(f"{name}: member {member.name!r} escapes the target; refused")

@@ -325,3 +325,19 @@ def test_partial_file_left_by_a_kill_is_removed_next_run(tmp_path, upstream):
     unpinned_commit = Pin("vllm", "0.22.1", "", "vllm-0.22.1.tar.gz", sha)
     assert fetch.fetch_pin(unpinned_commit, upstream, cache, "http://127.0.0.1:9/none", NOOP, Limits())
     assert not stale.exists() and (upstream / "f2.txt").exists()
+
+
+def test_sparse_member_is_refused(tmp_path, upstream):
+    """A GNU sparse member (a few header bytes that expand to any size) refuses the archive."""
+    cache = tmp_path / "cache"
+    (cache / "sdists").mkdir(parents=True)
+    path = cache / "sdists" / "vllm-0.22.1.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("vllm-0.22.1/holes.bin")
+        info.type = tarfile.GNUTYPE_SPARSE
+        tar.addfile(info)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = snapshot(upstream)
+    with pytest.raises(UnsafeArchiveError, match="holes.bin"):
+        fetch.fetch_pin(_pin(sha), upstream, cache, "http://127.0.0.1:9/none", NOOP, Limits())
+    _assert_clean(tmp_path, upstream, before)
