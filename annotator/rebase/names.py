@@ -45,6 +45,7 @@ class NameTable:
         self._paths = sorted(p for p in paths if p.endswith(".py"))
         self._sources: dict[str, bytes] | None = None
         self._defs: dict[str, list[str]] | None = None
+        self._tokens: dict[str, list[str]] | None = None
 
     @property
     def sources(self) -> dict[str, bytes]:
@@ -62,6 +63,22 @@ class NameTable:
                     table.setdefault(name.decode("ascii", "replace"), []).append(p)
             self._defs = table
         return self._defs
+
+    def sharing_tokens(self, name: str, common: int = 3000) -> set[str]:
+        """Defined names that share a name token with ``name`` (tokens shared by more than
+        ``common`` names, like ``get``, do not count on their own)."""
+        if self._tokens is None:
+            table: dict[str, list[str]] = {}
+            for other in self.defs():
+                for t in tokens(other):
+                    table.setdefault(t, []).append(other)
+            self._tokens = table
+        found: set[str] = set()
+        for t in tokens(name):
+            names = self._tokens.get(t, ())
+            if len(names) <= common:
+                found.update(names)
+        return found
 
     def definers(self, name: str) -> list[str]:
         """Files that define ``name``, sorted."""
@@ -91,6 +108,16 @@ class NameTable:
                         nested = data[line_start:line_start + 1] in (b" ", b"\t")
                         found.append(Alias(p, data.count(b"\n", 0, m.start()) + 1, name, target, nested))
         return found
+
+
+AUXILIARY = frozenset({"tests", "test", "examples", "benchmarks", "docs", "tools"})
+
+
+def same_side(old_path: str, new_path: str) -> bool:
+    """False when ``new_path`` lies in tests/examples/benchmarks and ``old_path`` does not:
+    a test that defines a look-alike never inherits the package's job."""
+    top = new_path.partition("/")[0]
+    return top not in AUXILIARY or old_path.partition("/")[0] == top
 
 
 def tokens(name: str) -> set[str]:

@@ -21,17 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from annotator.rebase.names import NameTable, tokens
+from annotator.rebase.names import NameTable, same_side, tokens
 from annotator.rebase.tree import TreeView
 from annotator.records import Symbol
 
 MIN_CONFIDENCE = 0.6  # re-anchor above this; the bench's wrong re-anchorings start below it
-REMOVED_BELOW = 0.35  # nothing scores this high and the name is gone: the job was removed
+REMOVED_BELOW = 0.35  # nothing scores this high: no definition does the job
+UNUSED_REMOVED_BELOW = 0.5  # below this, and the old name used nowhere any more: removed
 AMBIGUOUS_MARGIN = 0.04  # two candidates this close are not told apart: ask a person
 MAX_NAMESAKES = 25  # files defining the same (or a similar) name that are looked at
 MAX_SIMILAR_NAMES = 12
 MAX_CALLERS = 40
 N_CANDIDATES = 5
+SHIM_LINES = 25  # a forwarding wrapper is this short (def line to last line)
 SPLIT_PIECE = 0.3  # each piece of a split uses at least this share of the old body's identifiers
 SPLIT_UNION = 0.7  # and all of them together at least this share
 STALE_FACTOR = 0.6  # a definition that was already there takes over a job only on strong evidence
@@ -53,6 +55,7 @@ class Candidate:
     fresh: bool  # the old tree had no definition of this name in this file
     coverage: float  # share of the old body's identifiers that this body uses
     covered: frozenset[str] = frozenset()  # those identifiers
+    reach: float = 0.0  # share of the old name's callers that call this one now instead
 
     def describe(self) -> str:
         """``path:line — qualname (score: evidence; …)``, as candidates are listed."""
@@ -123,13 +126,14 @@ class SuccessorFinder:
         ranked = self.rank(path, sym)
         top = ranked[0] if ranked else None
         shown = tuple(ranked[:N_CANDIDATES])
-        if top is None or top.score < REMOVED_BELOW:
-            if not self.new_names.mentions(leaf(sym.qualname), under=_package(path)):
-                return Verdict("removed", None, (), shown, f"nothing in the new tree uses the name {leaf(sym.qualname)}")
-            return Verdict("missing", None, (), shown, "no definition does the same job")
         split = self._split(path, sym, ranked)
         if split is not None and split.best is not None and split.best.score >= min_confidence:
             return split
+        if top is None or top.score < UNUSED_REMOVED_BELOW:
+            if not self.new_names.mentions(leaf(sym.qualname), under=_package(path)):
+                return Verdict("removed", None, (), shown, f"nothing in the new tree uses the name {leaf(sym.qualname)}")
+        if top is None or top.score < REMOVED_BELOW:
+            return Verdict("missing", None, (), shown, "no definition does the same job")
         if top.score < min_confidence:
             return Verdict("missing", None, (), shown, f"best guess scores {top.score:.2f} < {min_confidence:.2f}")
         rivals = [c for c in ranked[1:] if c.score >= top.score - AMBIGUOUS_MARGIN and not _related(c, top)]
@@ -137,9 +141,7 @@ class SuccessorFinder:
             return Verdict("missing", None, (), shown, f"{top.symbol.qualname} and {rivals[0].symbol.qualname} fit equally")
         if not top.fresh:
             return Verdict("merged", top, (), shown)
-        how = "renamed" if leaf(top.symbol.qualname) != leaf(sym.qualname) else "moved-file"
-        if how == "moved-file" and top.path == path:
-            how = "renamed"  # same file, same last name, another class
+        how = "renamed" if top.symbol.qualname != sym.qualname else "moved-file"
         return Verdict(how, top, (), shown)
 
     def _split(self, path: str, sym: Symbol, ranked: list[Candidate]) -> Verdict | None:
@@ -173,10 +175,35 @@ class SuccessorFinder:
                 found.setdefault((p, s), []).append(why)
         old_body = self._body(self.old, path, sym)
         callers = self._callers(path, sym)
-        top = _package(path)  # tests and examples do not inherit the package's jobs
-        scored = [self._score(path, sym, old_body, callers, p, s, why)
-                  for (p, s), why in found.items() if p.startswith(top)]
-        return sorted(scored, key=lambda c: (-c.score, c.path, c.symbol.line))
+        home = self._class_home(path, sym)
+        home_dir = home[0].rpartition("/")[0] + "/" if home and home[0] != path else None
+        scored = [self._score(path, sym, old_body, callers, p, s, why, home_dir)
+                  for (p, s), why in found.items() if same_side(path, p)]
+        return sorted(self._through_shims(scored), key=lambda c: (-c.score, c.path, c.symbol.line))
+
+    def _through_shims(self, scored: list[Candidate]) -> list[Candidate]:
+        """A short definition that only calls another candidate forwards its callers to it.
+
+        Call sites often switch to a thin wrapper (``fused_moe_make_expert_params_mapping``)
+        whose one statement calls the real new home: the callers' evidence belongs to the home.
+        """
+        by_name = {}
+        for c in scored:
+            by_name.setdefault(leaf(c.symbol.qualname), []).append(c)
+        out = {id(c): c for c in scored}
+        for shim in scored:
+            if shim.reach == 0 or shim.symbol.end - shim.symbol.line > SHIM_LINES:
+                continue
+            for name in self._body(self.new, shim.path, shim.symbol).calls:
+                for home in by_name.get(name, ()):
+                    if home is shim or home.coverage < 0.6:
+                        continue
+                    boosted = 1 - (1 - out[id(home)].score) * (1 - WEIGHTS["callers"] * shim.reach)
+                    why = f"{shim.symbol.qualname} forwards to it"
+                    out[id(home)] = _replace(out[id(home)], score=boosted, evidence=(*out[id(home)].evidence, why))
+                    out[id(shim)] = _replace(out[id(shim)], score=out[id(shim)].score * 0.5,
+                                             evidence=(*shim.evidence, f"only forwards to {home.symbol.qualname}"))
+        return list(out.values())
 
     # -- candidates ---------------------------------------------------------------------------
 
@@ -222,10 +249,9 @@ class SuccessorFinder:
         return self.locate_class(path, cls) if cls is not None else None
 
     def _similar_names(self, name: str) -> list[str]:
-        mine = tokens(name)
         scored = []
-        for other in self.new_names.defs():
-            if other != name and (mine & tokens(other)) and (s := name_similarity(name, other)) >= 0.5:
+        for other in self.new_names.sharing_tokens(name):
+            if other != name and (s := name_similarity(name, other)) >= 0.5:
                 scored.append((s, other))
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [n for _, n in scored[:MAX_SIMILAR_NAMES]]
@@ -266,10 +292,10 @@ class SuccessorFinder:
             self._bodies[key] = _Body(words, calls, strings, s.summary)
         return self._bodies[key]
 
-    def _score(self, path, sym, old_body, callers, p, s, why) -> Candidate:
+    def _score(self, path, sym, old_body, callers, p, s, why, home_dir=None) -> Candidate:
         new_body = self._body(self.new, p, s)
         evidence = list(dict.fromkeys(why))
-        name = name_similarity(leaf(sym.qualname), leaf(s.qualname))
+        name = min(name_similarity(leaf(sym.qualname), leaf(s.qualname)), 0.9 if leaf(s.qualname) != leaf(sym.qualname) else 1.0)
         parts = [(j, w) for j, w in ((_jaccard(old_body.words, new_body.words), 0.5),
                                      (_jaccard(old_body.calls, new_body.calls), 0.3),
                                      (_jaccard(old_body.strings, new_body.strings), 0.2)) if j is not None]
@@ -283,6 +309,10 @@ class SuccessorFinder:
         coverage = len(covered) / len(old_body.words) if old_body.words else 0.0
         evidence.append(f"body {body:.2f} alike ({coverage:.0%} of its identifiers)")
         place = self._place(path, sym, p, s, why)
+        near_home = home_dir is not None and p.startswith(home_dir)
+        if near_home and place < 0.75:
+            place = 0.75
+            evidence.append("beside its class's new home")
         reach = 0.0
         if leaf(s.qualname) != leaf(sym.qualname) and callers:
             used = self._newly_used(leaf(s.qualname), callers)
@@ -294,9 +324,9 @@ class SuccessorFinder:
                           "place": place, "callers": reach})
         fresh = self._fresh(p, s)
         if not fresh:  # a look-alike that coexisted with the old one takes over only with its callers
-            score *= STALE_FACTOR if reach == 0 else 0.9
+            score *= STALE_FACTOR if reach == 0 and not near_home else 0.9
             evidence.append("already there before")
-        return Candidate(p, s, min(score, 1.0), tuple(evidence), fresh, coverage, covered)
+        return Candidate(p, s, min(score, 1.0), tuple(evidence), fresh, coverage, covered, reach)
 
     def _place(self, path: str, sym: Symbol, p: str, s: Symbol, why: list[str]) -> float:
         """1 inside the class's successor, then same class name, same file, same folder, elsewhere."""
@@ -319,6 +349,12 @@ def noisy_or(strengths: dict[str, float]) -> float:
     for key, value in strengths.items():
         miss *= 1.0 - WEIGHTS[key] * max(0.0, min(value, 1.0))
     return 1.0 - miss
+
+
+def _replace(c: Candidate, **changes) -> Candidate:
+    from dataclasses import replace
+
+    return replace(c, **changes)
 
 
 def _package(path: str) -> str:

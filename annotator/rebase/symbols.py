@@ -18,7 +18,7 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from annotator.rebase.align import normalise
-from annotator.rebase.names import NameTable
+from annotator.rebase.names import NameTable, same_side
 from annotator.rebase.successors import MIN_CONFIDENCE, SuccessorFinder, Verdict
 from annotator.rebase.tree import TreeView
 from annotator.records import FileIndex, Symbol
@@ -137,15 +137,16 @@ class SymbolLocator:
 
     def _locate(self, path: str, sym: Symbol) -> SymbolMatch:
         body = self.old.symbol_lines(path, sym)
-        same = self._named(path, sym.qualname)
+        same = [s for s in self._named(path, sym.qualname) if _kind_kept(sym, s)]
         if same:
             best, _ = self._best(body, sym, [(path, s) for s in same])
             return SymbolMatch(path, best, "same", 1.0)
         elsewhere = [
             (p, s)
             for p in self.names[1].definers(_short(sym.qualname))
-            if p != path
+            if p != path and same_side(path, p)
             for s in self._named(p, sym.qualname)
+            if _kind_kept(sym, s)
         ]
         if len({p for p, _ in elsewhere}) == 1:
             (p, s), _ = self._best_pair(body, sym, elsewhere)
@@ -174,6 +175,11 @@ class SymbolLocator:
     def _score(self, body: list[str], sym: Symbol, path: str, cand: Symbol) -> float:
         lines = self.new.symbol_lines(path, cand)
         return similarity(body, lines, _short(sym.qualname), _short(cand.qualname))
+
+
+def _kind_kept(old: Symbol, new: Symbol) -> bool:
+    """A class that became a function of the same name (a factory left behind) is not the same thing."""
+    return (old.kind == "class") == (new.kind == "class")
 
 
 def _from_verdict(v: Verdict) -> SymbolMatch:
