@@ -95,14 +95,114 @@ def swap_dir(new: Path, dest: Path, old: Path) -> None:
         raise
 
 
+STAGING_LOCK = ".lock"
+DEAD = ".dead"
+STALE_AFTER_S = 60.0  # a staging dir without its lock file is only this old while being created
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the renames and creations inside ``path`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
-    """A scratch directory on the same filesystem as ``parent``, removed unless moved away."""
-    import shutil
+    """A scratch directory on the same filesystem as ``parent``, removed unless moved away.
 
+    It ignores itself for git (a ``*`` .gitignore inside), so a killed run cannot get a copy of a
+    vendored tree committed by ``git add -A``; and it holds a lock while its owner lives, so
+    :func:`claim_stale` can tell a leftover of a killed run from a directory in use.
+    """
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    lock = _lock(tmp / STAGING_LOCK, wait=True)
     try:
+        (tmp / ".gitignore").write_text("*\n", "utf-8")
         yield tmp
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
+        os.close(lock)
+
+
+def claim_stale(parent: Path, prefix: str) -> Iterator[Path]:
+    """Each staging directory ``parent/prefix*`` whose owner is gone, locked while the caller looks.
+
+    The directory is deleted when the caller asks for the next one, so a caller can first finish
+    (or undo) whatever the killed run had started from it.
+    """
+    import shutil
+
+    try:
+        entries = sorted(p for p in parent.iterdir() if p.name.startswith(prefix) and p.is_dir())
+    except OSError:
+        return
+    for path in entries:
+        if path.name.endswith(DEAD):  # its owner was done with it, killed while deleting it
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        lock = _claim(path)
+        if lock is None:
+            continue
+        try:
+            yield path
+            _remove(path)
+        finally:
+            if lock >= 0:
+                os.close(lock)
+
+
+def _remove(path: Path) -> None:
+    """Delete a staging dir: first renamed to a name that says so (one atomic step, its lock still
+    held), so that a deletion cut short is finished by the next :func:`claim_stale`."""
+    import shutil
+
+    dead = path.with_name(path.name + DEAD)
+    try:
+        os.rename(path, dead)
+    except OSError:
+        dead = path
+    shutil.rmtree(dead, ignore_errors=True)
+
+
+def _claim(path: Path) -> int | None:
+    """The lock of a dead owner's staging dir (-1: a lockless leftover), or None if it is in use."""
+    import time
+
+    if not (path / STAGING_LOCK).exists():
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            return None
+        return -1 if age > STALE_AFTER_S else None
+    try:
+        return _lock(path / STAGING_LOCK, wait=False)
+    except OSError:
+        return None
+
+
+def _lock(path: Path, *, wait: bool) -> int:
+    """An open descriptor holding an exclusive lock on ``path``; raises OSError when ``wait`` is
+    False and another process holds it. The lock dies with the process, however it dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks (Windows): every owner counts as alive
+        if wait:
+            return fd
+        os.close(fd)
+        raise OSError(f"{path}: no advisory locks on this system") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

@@ -71,3 +71,41 @@ def test_swap_dir_moves_previous_tree_aside(tmp_path: Path):
     (new / "y").write_text("2")
     atomic.swap_dir(new, dest, old)
     assert (dest / "y").read_text() == "2" and (old / "x").read_text() == "1"
+
+
+def test_staging_dir_is_git_ignored_and_removed(tmp_path: Path):
+    """A staging dir ignores itself for git (a ``*`` .gitignore) and is gone after use."""
+    with atomic.staging_dir(tmp_path, ".up-rebase-") as tmp:
+        assert (tmp / ".gitignore").read_text() == "*\n"
+        (tmp / "tree").mkdir()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_claim_stale_skips_a_live_dir_and_takes_dead_ones(tmp_path: Path):
+    """A dir whose owner holds its lock is left; a killed owner's dir (lock free), an old lockless
+    leftover and a half-deleted ``.dead`` dir are removed; a young lockless dir is left."""
+    dead = tmp_path / ".up-rebase-dead1"
+    (dead / "tree").mkdir(parents=True)
+    (dead / atomic.STAGING_LOCK).write_text("")  # nobody holds it: its owner was killed
+    legacy = tmp_path / ".up-rebase-legacy"
+    legacy.mkdir()
+    os.utime(legacy, (1, 1))
+    young = tmp_path / ".up-rebase-young"
+    young.mkdir()
+    (tmp_path / f".up-rebase-gone{atomic.DEAD}").mkdir()
+    (tmp_path / "unrelated").mkdir()
+    with atomic.staging_dir(tmp_path, ".up-rebase-") as live:
+        claimed = [p.name for p in atomic.claim_stale(tmp_path, ".up-rebase-")]
+        assert live.is_dir()
+    assert claimed == [".up-rebase-dead1", ".up-rebase-legacy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".up-rebase-young", "unrelated"]
+
+
+def test_claim_stale_keeps_a_dir_when_the_caller_stops(tmp_path: Path):
+    """A dir is deleted only once the caller asks for the next one (it may fail recovering it)."""
+    (tmp_path / ".up-rebase-a").mkdir()
+    (tmp_path / ".up-rebase-a" / atomic.STAGING_LOCK).write_text("")
+    stale = atomic.claim_stale(tmp_path, ".up-rebase-")
+    assert next(stale).name == ".up-rebase-a"
+    stale.close()
+    assert (tmp_path / ".up-rebase-a").is_dir()
