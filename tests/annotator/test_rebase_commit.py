@@ -120,11 +120,12 @@ def test_pin_for_reads_the_commit_the_sdist_records(tmp_path):
     assert pin_for(release, tmp_path) == pin_mod.Pin("vllm", "0.2.0", "91df0fad4", "vllm-0.2.0.tar.gz", "c" * 64)
 
 
-def test_pin_for_without_commit_is_an_error(tmp_path):
-    """A tree whose _version.py records no commit cannot become the pin."""
+def test_pin_for_without_commit_pins_an_empty_commit(tmp_path):
+    """A tree recording no commit id (most PyPI packages) pins commit ""; no sha256 is an error."""
     release = Release("vllm", "0.2.0", "vllm-0.2.0.tar.gz", "file:///x", "c" * 64)
-    with pytest.raises(RebaseError):
-        pin_for(release, tmp_path)
+    assert pin_for(release, tmp_path).commit == ""
+    with pytest.raises(RebaseError, match="no sha256"):
+        pin_for(Release("vllm", "0.2.0", "vllm-0.2.0.tar.gz", "file:///x", None), tmp_path)
 
 
 def test_document_edited_meanwhile_is_not_overwritten(project):
