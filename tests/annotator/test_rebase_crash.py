@@ -324,3 +324,28 @@ def test_killed_rebase_command_is_finished_by_the_next_command(project, tmp_path
         assert main(["rebase", "--to", "0.2.0"]) == 0
         assert notes.read_bytes() == CMD.expected_notes(), f"killed at rename {k}"
     assert seen == {"0.1.0", "0.2.0"}  # kills before the journal undone, kills after it completed
+
+
+def test_rebase_command_keeps_an_edit_made_just_before_its_rename(project, monkeypatch, capsys):
+    """`annotate rebase`: a document edited after the first rename is not overwritten; the command
+    exits 2 with one line naming it, and every other file, the pin and upstream/ are as before."""
+    assert main(["rebase", "--to", "0.2.0", "--dry-run"]) == 0
+    before = CMD.snapshot(project)
+    mini, real, done = project / "minivllm" / "pool.py", os.replace, []
+
+    def replace(src, dst, *args, **kwargs):
+        out = real(src, dst, *args, **kwargs)
+        if Path(dst).name == "notes.md" and not done:
+            done.append(mini.write_text("# rewritten by a person meanwhile\n"))
+        return out
+
+    monkeypatch.setattr(os, "replace", replace)
+    capsys.readouterr()
+    assert main(["rebase", "--to", "0.2.0"]) == 2
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()
+    assert done and "\n" not in err and f"{mini}: changed while the rebase ran" in err
+    after = CMD.snapshot(project)
+    assert after.pop("minivllm/pool.py") == b"# rewritten by a person meanwhile\n"
+    before.pop("minivllm/pool.py")
+    assert after == before
