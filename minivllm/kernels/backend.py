@@ -22,14 +22,14 @@ class PagedMetadata:
     Attributes:
         slot_mapping: ``[T]`` int64 cache slot of each token (-1: write nothing).
         block_table: ``[B, W]`` int32 block ids of each request.
-        cu_seqlens_q: ``[B + 1]`` int32 first query row of each request, then ``T``.
+        query_start_loc: ``[B + 1]`` int32 first query row of each request, then ``T``.
         seq_lens: ``[B]`` int32 tokens in each request's KV once this step is written.
         max_query_len: Most query tokens of any request (1 for a pure decode step).
     """
 
     slot_mapping: torch.Tensor
     block_table: torch.Tensor
-    cu_seqlens_q: torch.Tensor
+    query_start_loc: torch.Tensor
     seq_lens: torch.Tensor
     max_query_len: int
 
@@ -56,9 +56,32 @@ class TritonAttention(nn.Module):
 
         write_kv(kv_cache, k, v, md.slot_mapping)
         return paged_attention(
-            q, kv_cache, md.block_table, md.cu_seqlens_q, md.seq_lens, md.max_query_len, self.scale,
+            q, kv_cache, md.block_table, md.query_start_loc, md.seq_lens, md.max_query_len, self.scale,
             sliding_window=self.sliding_window,
         )
+
+
+def paged_attention_varlen(
+    q: torch.Tensor,
+    kv_cache: torch.Tensor,
+    query_start_loc: torch.Tensor,
+    seq_lens: torch.Tensor,
+    block_table: torch.Tensor,
+    scale: float,
+    sliding_window: int | None,
+    max_query_len: int,
+    max_seq_len: int,
+) -> torch.Tensor:
+    """The Triton kernel behind ``minivllm.attention.paged_attention``'s metadata (its CUDA branch).
+
+    ``max_seq_len`` is not needed: the kernel reads every context length from ``seq_lens``.
+    """
+    from minivllm.kernels.paged_attention import paged_attention
+
+    del max_seq_len
+    return paged_attention(
+        q, kv_cache, block_table, query_start_loc, seq_lens, max_query_len, scale, sliding_window=sliding_window
+    )
 
 
 def use_triton_attention(model: nn.Module, head_dim: int, sliding_window: int | None = None) -> int:

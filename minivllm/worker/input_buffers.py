@@ -141,7 +141,7 @@ class InputBuffers:
         md = PagedMetadata(
             slot_mapping=self.slot_mapping.upload(n_tok),
             block_table=self.table_dev[:n_req],
-            cu_seqlens_q=self.cu_seqlens.upload(n_req + 1),
+            query_start_loc=self.cu_seqlens.upload(n_req + 1),
             seq_lens=self.seq_lens.upload(n_req),
             max_query_len=int(qlens.max()) if batch else 0,
         )
@@ -155,7 +155,7 @@ class InputBuffers:
         md = PagedMetadata(
             slot_mapping=self.slot_mapping.dev[:size],
             block_table=self.table_dev[:size],
-            cu_seqlens_q=self.cu_seqlens.dev[: size + 1],
+            query_start_loc=self.cu_seqlens.dev[: size + 1],
             seq_lens=self.seq_lens.dev[:size],
             max_query_len=1,
         )

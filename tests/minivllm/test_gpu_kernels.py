@@ -140,3 +140,23 @@ def test_paged_attention_replays_in_a_cuda_graph() -> None:
         graph.replay()
         ref = paged_attention_ref(static["q"], cache, static["table"], static["cu"], static["seq_lens"], 0.125)
         assert rel_err(out, ref) < 1e-2
+
+
+def test_attention_module_cuda_branch_uses_the_kernel() -> None:
+    """minivllm.attention.paged_attention on CUDA tensors runs the Triton kernel with its metadata's fields."""
+    _require_cuda()
+    from types import SimpleNamespace
+
+    from minivllm.attention import paged_attention as module_attention
+    from minivllm.kernels.paged_attention import write_kv
+    from minivllm.kernels.reference import paged_attention_ref
+
+    rng = random.Random(11)
+    qlens, cached = [1, 7, 1, 30], [40, 0, 3, 12]
+    batch = make_batch(rng, 8, 2, 64, 16, qlens, cached, torch.bfloat16)
+    write_kv(batch["cache"], batch["k"], batch["v"], batch["slots"])
+    md = SimpleNamespace(query_start_loc=batch["cu"], seq_lens=batch["seq_lens"], block_table=batch["table"],
+                         max_query_len=max(qlens), max_seq_len=max(c + q for c, q in zip(cached, qlens)))
+    out = module_attention(batch["q"], batch["cache"], md, 0.125, sliding_window=9)
+    ref = paged_attention_ref(batch["q"], batch["cache"], batch["table"], batch["cu"], batch["seq_lens"], 0.125, 9)
+    assert rel_err(out, ref) < 1e-2
