@@ -114,12 +114,19 @@ def graph_calls(
     fmt: FormatOpt = "json",
     root: Annotated[Optional[str], typer.Option(help="Only callers under PKG.MOD.")] = None,
     tree: Annotated[Optional[Path], typer.Option(help="Any Python tree; default: upstream/.")] = None,
+    internal_only: Annotated[
+        bool, typer.Option(help="Leave out builtins and callees outside the tree.")
+    ] = False,
+    show_unresolved: Annotated[
+        bool, typer.Option(help="Print the unresolved and ambiguous call sites instead.")
+    ] = False,
 ) -> int:
-    """Function call graph: caller dotted name → sorted callee dotted names."""
+    """Function call graph: every function, lambda and calling module → sorted callees."""
     fmt = _check_format(fmt, ("json", "dot"))
     from annotator.commands import graph as cmd
 
-    return cmd.run_calls(_config(), fmt, root, tree)
+    return cmd.run_calls(_config(), fmt, root, tree, internal_only=internal_only,
+                         show_unresolved=show_unresolved)
 
 
 @app.command("map")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from annotator.errors import ConfigError
@@ -37,6 +37,7 @@ class FileRow:
     importers: tuple[str, ...]
     n_callers: int
     callers: tuple[str, ...]
+    unresolved: int = 0  # call sites in this file whose callee stays unresolved
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def build_map(
     for path in sorted(files):
         sub = subsystem_of(path, subsystems)
         if sub is not None:
-            rows[sub].append(_row(files[path], roles, imports, callers.get(path, Counter())))
+            row = _row(files[path], roles, imports, callers.get(path, Counter()))
+            rows[sub].append(replace(row, unresolved=calls.unresolved_in.get(path, 0)))
     links: Counter[tuple[str, str]] = Counter()
     for src, dst in imports.edges:
         a = subsystem_of(imports.nodes[src].get("path") or "", subsystems)
@@ -144,12 +146,16 @@ def _callers_by_path(calls: CallGraph) -> dict[str, Counter]:
 
 
 def generate(
-    files: Mapping[str, FileIndex], subsystems: tuple[str, ...], roles: Mapping[str, str], source: str
+    files: Mapping[str, FileIndex],
+    subsystems: tuple[str, ...],
+    roles: Mapping[str, str],
+    source: str,
+    calls: CallGraph,
 ) -> tuple[MapData, str]:
-    """The whole pipeline from an index to MAP.md's text (graphs built here)."""
-    from annotator.graphs import call_graph, import_graph
+    """From an index and its call graph to MAP.md's text (the import graph is built here)."""
+    from annotator.graphs import import_graph
 
-    data = build_map(files, subsystems, roles, import_graph(files), call_graph(files))
+    data = build_map(files, subsystems, roles, import_graph(files), calls)
     return data, render(data, source)
 
 
@@ -168,6 +174,9 @@ def render(data: MapData, source: str) -> str:
         f"Importers and callers are counted over the whole tree; the first {TOP} are named:",
         "those in the file's own top-level package first, then by call sites into the file.",
         "Callers are functions outside the file; a module name stands for its top-level code.",
+        "The call graph is a whole-program points-to analysis (`annotate graph calls`); a call",
+        "whose callee it cannot tell is not guessed: *unresolved* counts those call sites in",
+        "the file (`annotate graph calls --show-unresolved` lists them).",
         "",
         "## Imports between subsystems",
         "",
@@ -175,11 +184,12 @@ def render(data: MapData, source: str) -> str:
         "",
     ]
     for sub in data.subsystems:
-        out += [f"## {sub}", "", "| file | role | importers | callers |", "|---|---|---|---|"]
+        out += [f"## {sub}", "", "| file | role | importers | callers | unresolved |",
+                "|---|---|---|---|---|"]
         for row in data.rows[sub]:
             out.append(
                 f"| `{row.path}` | {_cell(row.role)} | {_names(row.n_importers, row.importers)}"
-                f" | {_names(row.n_callers, row.callers)} |"
+                f" | {_names(row.n_callers, row.callers)} | {row.unresolved} |"
             )
         out.append("")
     return "\n".join(out)

@@ -1,16 +1,20 @@
 """``annotate graph imports|calls``: the tree's import graph or call graph as JSON or DOT.
 
 JSON is a mapping (sorted keys, sorted lists): for imports, each module of the tree → the tree
-modules it imports; for calls, each caller's dotted name → its resolved callees' dotted names.
+modules it imports; for calls, every function, method, lambda and calling module → the dotted
+names of what it calls (leaves with ``[]``; builtins as ``<builtin>.len``, outside packages by
+their own names, ``--internal-only`` drops both). ``--show-unresolved`` lists the sites with no
+edge instead: unresolved ones and ambiguous ones with their candidates.
 A one-line summary (how much resolved) goes to stderr so stdout stays machine-readable.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-from annotator.commands.index import load_files, tree_or_fail
+from annotator.commands.index import call_graph_of, load_files, tree_or_fail
 from annotator.commands.output import stderr
 from annotator.config import Config
 
@@ -29,18 +33,39 @@ def run_imports(config: Config, fmt: str, root: str | None, tree: Path | None) -
     return 0
 
 
-def run_calls(config: Config, fmt: str, root: str | None, tree: Path | None) -> int:
-    """Print the call graph (callers under ``root`` only, when given) and how much resolved."""
+def run_calls(
+    config: Config,
+    fmt: str,
+    root: str | None,
+    tree: Path | None,
+    *,
+    internal_only: bool = False,
+    show_unresolved: bool = False,
+) -> int:
+    """Print the call graph (nodes under ``root`` only, when given) and how much resolved.
+
+    ``show_unresolved`` prints, instead of the graph, one JSON object: ``unresolved`` (caller →
+    callee texts nothing was found for) and ``ambiguous`` (caller → text → candidates).
+    """
     from annotator import graphs
 
-    calls = graphs.call_graph(load_files(config, tree_or_fail(config, tree)))
-    mapping = calls.mapping(root)
-    _emit(mapping, fmt, "calls")
-    share = calls.resolved / calls.sites if calls.sites else 0.0
+    calls = call_graph_of(config, tree_or_fail(config, tree))
+    if show_unresolved:
+        report = {
+            "unresolved": {c: list(t) for c, t in calls.unresolved.items() if graphs.under(c, root)},
+            "ambiguous": {c: {t: list(v) for t, v in m.items()}
+                          for c, m in calls.ambiguous.items() if graphs.under(c, root)},
+        }
+        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    else:
+        mapping = calls.mapping(root, internal_only=internal_only)
+        _emit(mapping, fmt, "calls")
+    n = calls.sites or 1
     stderr().print(
-        f"{len(mapping)} callers, {sum(map(len, mapping.values()))} edges; "
-        f"{calls.resolved}/{calls.sites} call sites resolved ({share:.1%}), "
-        f"{calls.external} to builtins or outside packages"
+        f"{calls.graph.number_of_nodes()} nodes, {calls.graph.number_of_edges()} edges; "
+        f"of {calls.sites} call sites {calls.resolved / n:.1%} resolved in the tree, "
+        f"{calls.external / n:.1%} to builtins or outside packages, "
+        f"{calls.n_ambiguous / n:.1%} ambiguous, {calls.n_unresolved / n:.1%} unresolved"
     )
     return 0
 

@@ -26,6 +26,15 @@ def tree_or_fail(config: Config, tree: Path | None) -> Path:
     return where
 
 
+def call_graph_of(config: Config, where: Path):
+    """The call graph of the tree ``where`` (cached beside the index), with a progress bar."""
+    from annotator.graphs.stored import tree_call_graph
+    from annotator.index import open_index
+
+    with progress_bar() as update:
+        return tree_call_graph(open_index(where, config.cache_dir, progress=update))
+
+
 def load_files(config: Config, where: Path) -> dict[str, FileIndex]:
     """Every ``.py`` file's index of the tree ``where``, with a progress bar while a cold load parses."""
     from annotator.index import open_index

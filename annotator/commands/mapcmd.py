@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotator.commands.index import load_files, tree_or_fail
+from annotator.commands.index import call_graph_of, load_files, tree_or_fail
 from annotator.commands.output import stderr, stdout
 from annotator.config import Config
 from annotator.errors import AnnotateError, InputError
@@ -26,7 +26,8 @@ def run(config: Config, dirs: list[str] | None, out: Path | None) -> int:
             raise InputError(f"{sub}: not a directory of the tree {tree}; pass one that is")
     roles = mapdoc.read_roles(config.roles_file)
     files = load_files(config, tree)
-    data, text = mapdoc.generate(files, subsystems, roles, _source(config, tree))
+    calls = call_graph_of(config, tree)
+    data, text = mapdoc.generate(files, subsystems, roles, _source(config, tree), calls)
     target = out or config.map_out or config.root / "MAP.md"
     atomic.write_text(target, text)
     n_rows = sum(len(rows) for rows in data.rows.values())

@@ -12,15 +12,15 @@ module ``a.b`` when the tree has it, else module ``a``. A ``from`` import of a m
 tree's packages that has no ``.py`` file is a ``missing`` leaf; any other target outside the
 tree is an external package, a leaf named by its top-level package. Leaves are optional.
 
-Call rules live in :mod:`annotator.graphs.calls`; what cannot be resolved honestly stays
-unresolved and is counted, never guessed.
+The call graph is a whole-program points-to solve (:mod:`annotator.graphs.callgraph`); what
+cannot be resolved honestly stays unresolved or ambiguous and is counted, never guessed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -130,10 +130,15 @@ def _import_graph(files: Mapping[str, FileIndex], externals: bool) -> nx.DiGraph
 
 @dataclass(frozen=True)
 class CallGraph:
-    """Caller → callee edges (dotted names, edge attribute ``lines``) and how many sites resolved.
+    """Caller → callee edges (dotted names, edge attribute ``lines``) and the fate of every site.
 
-    ``sites`` = ``resolved`` + ``external`` (builtins, names imported from outside the tree) +
-    the rest, which stays unresolved: ``unresolved`` maps each caller to its callee texts.
+    ``sites`` (calls written in the source) = ``resolved`` (an edge into the tree) + ``external``
+    (builtins, packages outside the tree) + ``n_ambiguous`` + ``n_unresolved``. ``unresolved``
+    maps each caller to the callee texts nothing was found for; ``ambiguous`` maps it to
+    {callee text: candidates} where the candidates were too many or mixed with unknown.
+    ``unresolved_in`` counts unresolved sites per file. Nodes: every function, method, lambda
+    and calling module of the tree (``path``, ``line``), and each callee outside it
+    (``external=True``). Rules: :mod:`annotator.graphs.callgraph`.
     """
 
     graph: nx.DiGraph
@@ -141,72 +146,39 @@ class CallGraph:
     resolved: int
     external: int
     unresolved: Mapping[str, tuple[str, ...]]
+    ambiguous: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    n_ambiguous: int = 0
+    n_unresolved: int = 0
+    unresolved_in: Mapping[str, int] = field(default_factory=dict)
 
-    def mapping(self, root: str | None = None) -> dict[str, list[str]]:
-        """Caller → sorted callees for every caller under ``root`` that has call sites."""
+    def mapping(self, root: str | None = None, *, internal_only: bool = False) -> dict[str, list[str]]:
+        """Every node under ``root`` → its sorted callees (leaves too, with ``[]``).
+
+        ``internal_only`` drops builtins and names outside the tree, as keys and as callees.
+        """
         g = self.graph
+
+        def keep(node: str) -> bool:
+            return not (internal_only and g.nodes[node].get("external"))
+
         return {
-            n: sorted(g.successors(n))
+            n: sorted(t for t in g.successors(n) if keep(t))
             for n in sorted(g.nodes)
-            if g.nodes[n].get("caller") and under(n, root)
+            if under(n, root) and keep(n)
         }
 
 
-def call_graph(files: Mapping[str, FileIndex]) -> CallGraph:
-    """Resolve every call site of the tree (rules: :mod:`annotator.graphs.calls`)."""
+def call_graph(files: Mapping[str, FileIndex], flows: dict[str, tuple]) -> CallGraph:
+    """The whole program's call graph from the index and each file's value flow.
+
+    ``flows`` is :meth:`annotator.index.SymbolIndex.load_flows`' result (path → flow). It is
+    consumed (left empty): each file's flow is dropped once compiled into constraints, which
+    keeps the peak memory of a vLLM-sized tree near the solver's own.
+    """
+    from annotator.graphs import callgraph
+
     with gc_paused():
-        return _call_graph(files)
-
-
-def _call_graph(files: Mapping[str, FileIndex]) -> CallGraph:
-    from annotator.graphs.calls import Resolver
-
-    table = ModuleTable.of(files)
-    resolver = Resolver(files, table)
-    edges: dict[tuple[str, str], list[int]] = {}
-    unresolved: dict[str, set[str]] = {}
-    callers: dict[str, str] = {}
-    sites = external = 0
-    for path, fi in files.items():
-        if table.paths.get(fi.module) != path:
-            continue
-        names: dict[str, str] = {}
-        for site in fi.calls:
-            caller = names.get(site.caller)
-            if caller is None:
-                caller = names[site.caller] = _dotted(fi.module, site.caller)
-                callers[caller] = path
-            callee = resolver.outcome(fi.module, site.caller, site.callee)
-            if callee is None:
-                unresolved.setdefault(caller, set()).add(site.callee)
-            elif callee:
-                edges.setdefault((caller, callee), []).append(site.line)
-            else:
-                external += 1
-        sites += len(fi.calls)
-    resolved = sum(map(len, edges.values()))
-    graph = nx.DiGraph()
-    graph.add_nodes_from((c, {"path": p, "caller": True}) for c, p in callers.items())
-    graph.add_edges_from((a, b, {"lines": lines}) for (a, b), lines in edges.items())
-    for callee in {b for _, b in edges}:
-        graph.nodes[callee].setdefault("path", _def_path(callee, table))
-    frozen = {c: tuple(sorted(t)) for c, t in sorted(unresolved.items())}
-    return CallGraph(graph, sites, resolved, external, frozen)
-
-
-def _dotted(module: str, qualname: str) -> str:
-    """A caller's dotted name; module-level code is named by the module itself."""
-    return f"{module}.{qualname}" if qualname else module
-
-
-def _def_path(dotted: str, table: ModuleTable) -> str | None:
-    """Relpath of the module holding a dotted definition name (longest module prefix)."""
-    name = dotted
-    while name:
-        if name in table.paths:
-            return table.paths[name]
-        name = name.rpartition(".")[0]
-    return None
+        return callgraph.solve(callgraph.program_of(files, flows))
 
 
 def under(name: str, root: str | None) -> bool:

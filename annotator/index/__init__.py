@@ -245,6 +245,23 @@ class SymbolIndex:
             self._seconds += time.perf_counter() - started
         return {p: self._files[p] for p in every}
 
+    def load_flows(self) -> dict[str, tuple]:
+        """The value flow of every ``.py`` file (path → flow tuple, :mod:`annotator.index.flow`).
+
+        Kept out of :meth:`load_all`: only the call graph needs it, and it is several times the
+        size of the index. Cached by content hash in its own pack beside the index's.
+        """
+        files = self.load_all()
+        digests = {p: fi.digest for p, fi in files.items()}
+        return index_bulk.load_flows(
+            self.root, digests, self._cache, self._jobs, self._progress, POOL_THRESHOLD
+        )
+
+    @property
+    def cache(self) -> index_cache.Cache:
+        """This tree's cache, for results derived from the whole tree (the call graph)."""
+        return self._cache
+
     def find_symbol(self, label: str) -> list[tuple[str, Symbol]]:
         """Definitions anywhere in the tree whose qualname ends with ``label``'s dotted parts.
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from annotator.index import cache as index_cache, parse as index_parse
+from annotator.index import cache as index_cache, flow as index_flow, parse as index_parse
 from annotator.errors import InputError
 
 Progress = Callable[[str, int, "int | None"], None]  # (phase, done, total)
@@ -57,6 +57,31 @@ def load(
     return {p: entries[p] for p in paths}, set(todo)
 
 
+def load_flows(
+    root: Path,
+    digests: dict[str, str],
+    cache: index_cache.Cache,
+    jobs: int,
+    progress: Progress | None,
+    pool_threshold: int,
+) -> dict[str, tuple]:
+    """The value flow of each file (path → flow tuple), from the flow pack or extracted now.
+
+    ``digests`` (path → sha256, as the index knows them) key the pack, so a warm call reads one
+    file; files the pack lacks are extracted in the pool like a cold index.
+    """
+    pack = cache.read_pack(cache.flow_pack_path)
+    blobs = {p: pack[d] for p, d in digests.items() if d in pack}
+    todo = [p for p in digests if p not in blobs]
+    fresh_digests = dict(digests)
+    for path, digest, blob in _parse(root, todo, jobs, progress, pool_threshold, "flow") if todo else ():
+        blobs[path], fresh_digests[path] = blob, digest
+    if todo:
+        cache.write_pack({fresh_digests[p]: blobs[p] for p in digests}, cache.flow_pack_path)
+    with index_cache.gc_paused():
+        return {p: marshal.loads(blobs[p]) for p in sorted(digests)}
+
+
 def read_source(root: Path, path: str) -> bytes:
     """A file's bytes; an unreadable file is an :class:`InputError` naming it, not a traceback.
 
@@ -80,23 +105,28 @@ def _parse(
     jobs: int,
     progress: Progress | None,
     pool_threshold: int,
+    kind: str = "index",
 ) -> list[tuple[str, str, bytes]]:
-    """Parse ``todo`` inline (few files or one job) or in a process pool, reporting progress."""
+    """Parse ``todo`` inline (few files or one job) or in a process pool, reporting progress.
+
+    ``kind`` is "index" (symbols, imports, calls) or "flow" (the call graph's value flow).
+    """
     report = progress or (lambda phase, done, total: None)
     total = len(todo)
-    report("index", 0, total)
+    report(kind, 0, total)
+    worker = parse_chunk if kind == "index" else flow_chunk
     if jobs <= 1 or total < pool_threshold:
         out = []
         for i, path in enumerate(todo, 1):
-            out.extend(parse_chunk(str(root), [path]))
+            out.extend(worker(str(root), [path]))
             if i % 64 == 0 or i == total:
-                report("index", i, total)
+                report(kind, i, total)
         return out
-    return _pool_parse(root, todo, jobs, report)
+    return _pool_parse(root, todo, jobs, report, worker, kind)
 
 
 def _pool_parse(
-    root: Path, todo: list[str], jobs: int, report: Progress
+    root: Path, todo: list[str], jobs: int, report: Progress, worker, kind: str
 ) -> list[tuple[str, str, bytes]]:
     sizes = {p: (root / p).stat().st_size for p in todo}
     ordered = sorted(todo, key=lambda p: -sizes[p])
@@ -107,13 +137,13 @@ def _pool_parse(
         max_workers=jobs, mp_context=_context(), initializer=_watch_parent, initargs=(os.getpid(),)
     ) as pool:
         pending = {
-            pool.submit(parse_chunk, str(root), chunk) for chunk in chunks
+            pool.submit(worker, str(root), chunk) for chunk in chunks
         }
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 out.extend(fut.result())
-            report("index", len(out), len(todo))
+            report(kind, len(out), len(todo))
     return out
 
 
@@ -153,6 +183,17 @@ def parse_chunk(root: str, paths: list[str]) -> list[tuple[str, str, bytes]]:
     """
     with index_cache.gc_paused():
         return [_parse_one(root, path) for path in paths]
+
+
+def flow_chunk(root: str, paths: list[str]) -> list[tuple[str, str, bytes]]:
+    """Worker body for the value flow: (path, digest, marshalled flow) for each file."""
+    out = []
+    with index_cache.gc_paused():
+        for path in paths:
+            data = read_source(root, path)
+            flow = index_flow.extract_flow(data)
+            out.append((path, hashlib.sha256(data).hexdigest(), marshal.dumps(flow)))
+    return out
 
 
 def _parse_one(root: str, path: str) -> tuple[str, str, bytes]:

@@ -2,6 +2,8 @@
 
 * ``files/ab/<sha256>.marshal`` — one file's extraction, written when that file is parsed, so a
   lazy ``verify`` that touches a few files reads a few small entries.
+* ``packs/<key>.flow.marshal`` — the value flow of every file of the tree, for the call graph
+  (:mod:`annotator.index.flow`), written and read only when a call graph is built.
 * ``packs/<hash of the tree's root path>.marshal`` — every entry of one tree in a single file,
   written by a bulk load (which writes no per-file entries: creating thousands of small files
   costs more than parsing them on some filesystems), so a warm ``load_all`` reads one file
@@ -29,7 +31,7 @@ from pathlib import Path
 from annotator import atomic
 from annotator.records import AttrType, CallSite, ClassBases, FileIndex, RawImport, Symbol
 
-SCHEMA = 4  # bump whenever the entry or pack shape changes
+SCHEMA = 5  # bump whenever the entry or pack shape changes
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +46,10 @@ def cache_tag() -> str:
 
     from annotator.index import parse as index_parse
 
+    from annotator.index import flow as index_flow
+
     h = hashlib.sha256(Path(index_parse.__file__).read_bytes())
+    h.update(Path(index_flow.__file__).read_bytes())
     grammar = Path(tree_sitter_python.__file__).parent
     for lib in sorted(grammar.glob("_binding*")):
         h.update(f"{lib.name}:{lib.stat().st_size}".encode())
@@ -58,6 +63,7 @@ class Cache:
         self.base = Path(base) / cache_tag()
         key = hashlib.sha256(str(Path(root).resolve()).encode("utf-8")).hexdigest()[:20]
         self.pack_path = self.base / "packs" / f"{key}.marshal"
+        self.flow_pack_path = self.base / "packs" / f"{key}.flow.marshal"
 
     def entry_path(self, digest: str) -> Path:
         """The per-file entry of content ``digest``."""
@@ -81,22 +87,49 @@ class Cache:
         except OSError:
             pass
 
-    def read_pack(self) -> dict[str, bytes]:
+    def read_pack(self, path: Path | None = None) -> dict[str, bytes]:
         """digest → marshalled entry for this tree's last bulk load; {} when there is none.
 
         Entries stay marshalled so reading the pack costs milliseconds: a lazy reader decodes
         only the few files it asks for, a bulk load decodes them all.
         """
         try:
-            pack = marshal.loads(self.pack_path.read_bytes())
+            pack = marshal.loads((path or self.pack_path).read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return {}
         return pack if isinstance(pack, dict) else {}
 
-    def write_pack(self, pack: dict[str, bytes]) -> None:
-        """Replace this tree's pack (only the digests the tree holds now, so it never grows stale)."""
+    def write_pack(self, pack: dict[str, bytes], path: Path | None = None) -> None:
+        """Replace this tree's pack (only the digests the tree holds now, so it never grows stale).
+
+        ``path`` picks the flow pack (:mod:`annotator.index.flow`), kept apart so that loading
+        the index does not pay for the call graph's far larger per-file data.
+        """
         try:
-            atomic.write_bytes(self.pack_path, marshal.dumps(pack), fsync=False)
+            atomic.write_bytes(path or self.pack_path, marshal.dumps(pack), fsync=False)
+        except OSError:
+            pass
+
+
+    def result_path(self, name: str, key: str) -> Path:
+        """Where a result derived from the whole tree (``name``, content ``key``) is kept."""
+        return self.base / "results" / f"{self.pack_path.stem}-{name}-{key}.marshal"
+
+    def read_result(self, name: str, key: str) -> object | None:
+        """A stored whole-tree result (the call graph), or None when absent or unreadable."""
+        try:
+            return marshal.loads(self.result_path(name, key).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+
+    def write_result(self, name: str, key: str, value: object) -> None:
+        """Store a whole-tree result, replacing this tree's older ones of that name."""
+        path = self.result_path(name, key)
+        try:
+            for old in path.parent.glob(f"{self.pack_path.stem}-{name}-*.marshal"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+            atomic.write_bytes(path, marshal.dumps(value), fsync=False)
         except OSError:
             pass
 

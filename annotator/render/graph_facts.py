@@ -25,7 +25,9 @@ def facts_for(index: SymbolIndex, paths: Iterable[str]) -> dict[str, FileFacts]:
         return {}
     files = index.load_all()
     imports = graphs.import_graph(files, externals=False)
-    calls = graphs.call_graph(files).graph
+    from annotator.graphs.stored import tree_call_graph
+
+    calls = tree_call_graph(index).graph
     return slice_graphs(files, wanted, imports, calls)
 
 

@@ -31,6 +31,11 @@ PKG = {
 }
 
 
+def flows_of(tmp_path: Path) -> dict:
+    """The value flow of the tree :func:`load` wrote (for the call graph)."""
+    return open_index(tmp_path / "tree", tmp_path / "cache").load_flows()
+
+
 def edges(graph) -> set[tuple[str, str]]:
     return set(graph.edges)
 
@@ -103,10 +108,13 @@ def test_call_graph_counts_and_mapping(tmp_path: Path):
             "m.py": "import os\n\ndef f():\n    g()\n    os.getcwd()\n    len([])\n    x.y()\n\ndef g():\n    pass\n",
         },
     )
-    calls = graphs.call_graph(files)
-    assert (calls.sites, calls.resolved, calls.external) == (4, 1, 2)
+    calls = graphs.call_graph(files, flows_of(tmp_path))
+    assert (calls.sites, calls.resolved, calls.external, calls.n_unresolved) == (4, 1, 2, 1)
     assert calls.unresolved == {"m.f": ("x.y",)}
-    assert calls.mapping() == {"m.f": ["m.g"]}
+    assert calls.mapping() == {
+        "<builtin>.len": [], "m.f": ["<builtin>.len", "m.g", "os.getcwd"], "m.g": [], "os.getcwd": []
+    }
+    assert calls.mapping(internal_only=True) == {"m.f": ["m.g"], "m.g": []}
     assert calls.graph.nodes["m.g"]["path"] == "m.py"
 
 
@@ -118,7 +126,7 @@ def test_real_tree_imports_agree_with_known_edges(upstream_tree: Path, project_c
     assert g.has_edge("vllm.v1.core.kv_cache_coordinator", "vllm.v1.core.block_pool")
     assert g.has_edge("vllm.v1.core.sched.scheduler", "vllm.v1.core.kv_cache_manager")
     assert sum(1 for n in g if graphs.under(n, "vllm") and not g.nodes[n]["external"]) == 1758
-    calls = graphs.call_graph(files)
+    calls = graphs.call_graph(files, open_index(upstream_tree, project_config.cache_dir).load_flows())
     assert "vllm.v1.core.block_pool.BlockPool.get_new_blocks" in set(
         calls.graph.successors("vllm.v1.core.single_type_kv_cache_manager.SingleTypeKVCacheManager.allocate_new_blocks")
     )

@@ -27,11 +27,11 @@ def data(tmp_path: Path) -> mapdoc.MapData:
     for rel, text in TREE.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    files = open_index(root, tmp_path / "cache").load_all()
+    index = open_index(root, tmp_path / "cache")
+    files = index.load_all()
     roles = {"eng/util.py": "Small | helpers."}
-    return mapdoc.build_map(
-        files, ("eng", "core/"), roles, graphs.import_graph(files), graphs.call_graph(files)
-    )
+    calls = graphs.call_graph(files, index.load_flows())
+    return mapdoc.build_map(files, ("eng", "core/"), roles, graphs.import_graph(files), calls)
 
 
 def rows(data: mapdoc.MapData) -> dict[str, mapdoc.FileRow]:
@@ -105,9 +105,13 @@ def test_committed_map_is_fresh(upstream_tree: Path, project_config):
     """MAP.md at the repository root is what `annotate map` generates for the pinned tree now."""
     from annotator import pin
 
-    files = open_index(upstream_tree, project_config.cache_dir).load_all()
+    from annotator.graphs.stored import tree_call_graph
+
+    index = open_index(upstream_tree, project_config.cache_dir)
+    files = index.load_all()
     roles = mapdoc.read_roles(project_config.roles_file)
     source = mapdoc.source_label(pin.read(project_config.pin_file))
-    _, text = mapdoc.generate(files, project_config.map_subsystems, roles, source)
+    calls = tree_call_graph(index)
+    _, text = mapdoc.generate(files, project_config.map_subsystems, roles, source, calls)
     committed = project_config.map_out.read_text("utf-8")
     assert committed == text, "MAP.md is stale: regenerate it with `annotate map`"
