@@ -7,8 +7,10 @@ markdown blocks in :mod:`annotator.anchors.markdown`, Python sources in :mod:`an
 
 Conventions a writer needs to know:
 
-* ``path:line — Label`` with an em or en dash, ``--`` or ``-``, spaces optional, ``()`` optional,
-  inside or outside backticks; ranges ``:390–392``, ``:390-392``, ``:L390-L392``, ``path L390-L392``.
+* ``path:line — Label`` with an em or en dash, ``--`` or ``-`` (or a lookalike: minus sign,
+  hyphen, figure dash, horizontal bar, …), spaces optional, ``()`` optional, inside or outside
+  backticks; ranges ``:390–392``, ``:390-392``, ``:L390-L392``, ``path L390-L392``. Line numbers
+  are ASCII digits; a negative or absurdly long one is still a citation (reported out of range).
   The path must end in a source-like extension (``.py``, ``.md``, ``.cu``, ``.h``, ``.toml``, …).
 * ``upstream/…`` and ``…/upstream/…`` mean the tree root; a bare basename is resolved against the
   tree (by the resolver, helped by :attr:`Anchor.near_dir`).
@@ -26,6 +28,7 @@ Conventions a writer needs to know:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,12 +77,12 @@ def read_document(path: Path) -> tuple[bytes, str]:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise InputError(f"{path}:{_line_of(data, nul)}: binary file (NUL byte), not scanned for anchors")
+        raise InputError(f"{path}:{_line_of(data, nul)}: binary file (NUL byte); remove the byte or leave the file out")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         where = f"{path}:{_line_of(data, exc.start)}"
-        raise InputError(f"{where}: not UTF-8 (byte {exc.start}), not scanned for anchors") from None
+        raise InputError(f"{where}: not UTF-8 (byte {exc.start}); save it as UTF-8 or leave it out") from None
     return data, text
 
 
@@ -107,7 +110,8 @@ def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path
 
     Inside a directory, hidden directories, virtualenvs and caches are skipped, and so are the
     configured upstream tree and site directory (they are what we cite and what we build, not
-    course material). A file named explicitly is always kept, whatever its suffix.
+    course material); symlinked folders are not followed. A file named explicitly is always
+    kept, whatever its suffix.
 
     Raises:
         InputError: a path does not exist.
@@ -129,12 +133,23 @@ def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path
 
 
 def _walk(top: Path, skip: set[Path]) -> list[Path]:
+    """Documents under ``top``, walked with an explicit stack (a tree can be deeper than Python's
+    recursion limit, and ``os.walk`` recurses before 3.12) without following symlinked folders
+    (they lead out of the project or round a loop)."""
     out: list[Path] = []
-    for entry in sorted(top.iterdir()):
-        if entry.is_dir():
-            if entry.name in _SKIP_DIRS or entry.name.startswith(".") or entry.resolve() in skip:
-                continue
-            out.extend(_walk(entry, skip))
-        elif entry.suffix in DOC_SUFFIXES and entry.is_file():
-            out.append(entry)
+    stack = [top]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if not _skipped_dir(Path(entry.path), skip):
+                        stack.append(Path(entry.path))
+                elif os.path.splitext(entry.name)[1] in DOC_SUFFIXES and entry.is_file():
+                    out.append(Path(entry.path))
     return out
+
+
+def _skipped_dir(entry: Path, skip: set[Path]) -> bool:
+    if entry.name in _SKIP_DIRS or entry.name.startswith("."):
+        return True
+    return bool(skip) and entry.resolve() in skip

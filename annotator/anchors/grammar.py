@@ -14,7 +14,8 @@ The forms, all recognised inside or outside backticks::
     [text](../upstream/vllm/v1/core/block_pool.py#L333-L352)         a link into the tree
 
 A path must end in a source-like extension (:data:`EXTENSIONS`) and be followed directly by
-``:`` (or `` L``) and a line number, so ``http://host:8000``, ``a.py:`` with no number, times such
+``:`` (or `` L``) and a line number of ASCII digits (any count, or a minus sign and digits: such
+numbers are kept for the resolver to report as out of range, never dropped), so ``http://host:8000``, ``a.py:`` with no number, times such
 as ``12:30``, slices ``x[1:2]`` and versions such as ``setup.py:1.2`` are not citations. URLs are
 blanked before scanning, and links whose target is not inside ``upstream/`` are ignored; a bare
 ``path#L12`` outside a link is a URL fragment (often a URL wrapped over two comment lines), not a
@@ -30,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from annotator.anchors.text import CodeSpans, label_at, link_label
+from annotator.anchors.text import DASHES, CodeSpans, label_at, link_label
 
 EXTENSIONS = (
     "py", "pyi", "pyx", "md", "rst", "cu", "cuh", "cpp", "cc", "cxx", "c", "h", "hpp", "hxx",
@@ -39,13 +40,16 @@ EXTENSIONS = (
 )  # fmt: skip
 _EXT = "|".join(sorted(EXTENSIONS, key=len, reverse=True))
 _FILE = rf"(?:\.?[\w+-][\w.+-]*\.(?:{_EXT})|Dockerfile|Makefile)"
-_LINES = r"(?P<l1>\d{1,7})(?:[-–]L?(?P<l2>\d{1,7}))?(?![\w]|\.\d|[-–]\d)"
+# ASCII digits only, any count (a number past the file is reported, not ignored); a hyphen, en dash
+# or one of their lookalikes joins a range, an em dash (or lookalike) still starts a label
+_RANGE_DASH = "[-\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d]"
+_LINES = rf"(?P<l1>[0-9]+)(?:{_RANGE_DASH}L?(?P<l2>[0-9]+))?(?![\w]|\.\d|{_RANGE_DASH}[0-9])"
 
 ANCHOR_RE = re.compile(
-    rf"(?<![\w./~+-])(?P<path>(?:~?/)?(?:[\w.+-]+/)*{_FILE})(?::L?| L(?=\d)){_LINES}"
+    rf"(?<![\w./~+-])(?P<path>(?:~?/)?(?:[\w.+-]+/)*{_FILE})(?::L?(?P<minus>[-\u2212])?| L(?=[0-9])){_LINES}"
 )
 CONTINUATION_RE = re.compile(rf":L?{_LINES}")
-_HIT_RE = re.compile(rf"(?:\.(?:{_EXT})|Dockerfile|Makefile)(?::L?| L)\d")
+_HIT_RE = re.compile(rf"(?:\.(?:{_EXT})|Dockerfile|Makefile)(?::L?[-\u2212]?| L)[0-9]")
 _PATH_RUN_RE = re.compile(r"[\w./~+-]*")  # matched on the reversed line: the word before a hit
 LINK_RE = re.compile(  # link text holds no "[": a failed try stops at the next bracket
     r"!?\[(?P<text>[^\[\]\n]*)\]\(\s*<?(?P<target>[^()\s<>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
@@ -57,7 +61,8 @@ URL_RE = re.compile(  # tried once per word, not from each of its letters; an ad
 )
 _UPSTREAM_RE = re.compile(r"(?:^|/)upstream/")
 _CONT_BEFORE = frozenset(" \t(`|,;")
-_CONT_AFTER = frozenset(" \t`),;|.—–-")
+_CONT_AFTER = frozenset(" \t`),;|." + DASHES)
+_MAX_LINE = 10**18  # stands for a number too long to be any file's line (int() refuses 4,300 digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,13 +201,22 @@ def _link_cite(line: str, m: re.Match[str]) -> Cite | None:
 
 
 def _numbers(m: re.Match[str], base: int = 0) -> dict:
-    """line, line_end and line_span of a match of :data:`_LINES` (offset by ``base``)."""
+    """line, line_end and line_span of a match of :data:`_LINES` (offset by ``base``).
+
+    A minus sign before the number (``a.py:-3``) makes it negative and belongs to the span.
+    """
     last = "l2" if m.group("l2") else "l1"
+    minus = m.start("minus") if "minus" in m.re.groupindex and m.group("minus") else -1
     return {
-        "line": int(m.group("l1")),
-        "line_end": int(m.group("l2")) if m.group("l2") else None,
-        "line_span": (base + m.start("l1"), base + m.end(last)),
+        "line": -_int(m.group("l1")) if minus >= 0 else _int(m.group("l1")),
+        "line_end": _int(m.group("l2")) if m.group("l2") else None,
+        "line_span": (base + (minus if minus >= 0 else m.start("l1")), base + m.end(last)),
     }
+
+
+def _int(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _MAX_LINE
 
 
 def _path_cite(line: str, m: re.Match[str], spans: CodeSpans) -> Cite | None:

@@ -1,6 +1,7 @@
 """Inline text of an anchor: code spans, and where a label starts, where it stops, what kind it is.
 
-A label follows the line number after a dash (em, en, ``--`` or ``-``, spaces optional). Inside a
+A label follows the line number after a dash (em, en, ``--`` or ``-``, or a lookalike such as the
+minus sign, spaces optional). Inside a
 code span it is the rest of the span; written as its own code span it is that span; written bare
 it runs to the end of the clause (``,`` ``.`` ``:`` ``;`` before a space, ``|``, a backtick, an
 unbalanced bracket, or a second spaced dash). A bare label that starts with a word that can only
@@ -19,9 +20,13 @@ import re
 from bisect import bisect_right
 
 SYMBOL_RE = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*(?:\(\))?")
-_SEP_RE = re.compile(r"\s*(?:—|–|--|-)\s*")
+# hyphen-minus, hyphen, non-breaking hyphen, figure dash, en, em, horizontal bar, minus sign, small
+# em dash, small and fullwidth hyphen-minus: a lookalike must separate, not silently drop the label
+DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+DASH = f"[{DASHES}]"
+_SEP_RE = re.compile(rf"\s*(?:--|{DASH})\s*")
 # the spaced dash starts only where a blank run starts, else each blank of a long gap retries it
-_STOP_RE = re.compile(r"[`|;()\[\]]|[,.:](?=\s|$)|(?<!\s)\s+(?:—|–|--|-)\s")
+_STOP_RE = re.compile(rf"[`|;()\[\]]|[,.:](?=\s|$)|(?<!\s)\s+(?:--|{DASH})\s")
 _CAMEL_RE = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
 _RUN_RE = re.compile(r"`+")
 _NONBLANK_RE = re.compile(r"\S")

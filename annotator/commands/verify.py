@@ -2,7 +2,8 @@
 
 Exit 0 when every anchor resolves, 1 when one does not, 2 when the tree is missing or a PATH
 does not exist (raised as :class:`~annotator.errors.AnnotateError`). A document that cannot be
-read (binary, not UTF-8) is one warning line on stderr; the run goes on without it.
+read (binary, not UTF-8) fails the run closed: the others are still checked and reported, then
+each unreadable one is an ``error: path:line: ...`` line on stderr and the exit code is 2.
 
 Formats: ``text`` (broken anchors grouped by document, then a summary line), ``json`` (one array
 of every finding, ``ok`` included — DESIGN.md's contract) and ``github`` (``::error`` workflow
@@ -31,7 +32,7 @@ def run(config: Config, paths: list[Path], fmt: str, upstream: Path | None) -> i
     """Scan ``paths`` (default: the configured docs), resolve against the tree, print, exit code."""
     tree, identity = checked_tree(config, upstream)
     docs = iter_documents(paths, config)
-    anchors = _scan_all(docs, config)
+    anchors, unreadable = _scan_all(docs, config)
     findings = resolve(anchors, open_index(tree, config.cache_dir))
     summary = f"{summarize(findings, len(docs))}; checked against {describe(identity, tree)}"
     if fmt == "json":
@@ -40,17 +41,22 @@ def run(config: Config, paths: list[Path], fmt: str, upstream: Path | None) -> i
         _print_github(findings, summary)
     else:
         _print_text(findings, summary)
+    for exc in unreadable:
+        print(f"error: {exc}", file=sys.stderr)
+    if unreadable:
+        return InputError.exit_code
     return 1 if any(f.status != "ok" for f in findings) else 0
 
 
-def _scan_all(docs: list[Path], config: Config) -> list[Anchor]:
+def _scan_all(docs: list[Path], config: Config) -> tuple[list[Anchor], list[InputError]]:
     anchors: list[Anchor] = []
+    unreadable: list[InputError] = []
     for path in docs:
         try:
             anchors.extend(scan_file(path, doc_name(path, config.root)))
         except InputError as exc:
-            print(f"warning: {exc}", file=sys.stderr)
-    return anchors
+            unreadable.append(exc)
+    return anchors, unreadable
 
 
 def json_array(findings: list[Finding]) -> str:

@@ -8,12 +8,18 @@ so the generous bounds below do not flake on a loaded machine.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from annotator.anchors import scan_text
+from annotator.anchors import iter_documents, scan_text
 from annotator.anchors.grammar import scan_line
+from annotator.cli import main
 
 LINEAR_BOUND_S = 10.0  # the quadratic scanner took 177 s on the dash case, 18 s on 8k anchors
 
@@ -73,3 +79,157 @@ def test_citation_inside_an_earlier_label_is_not_a_second_citation() -> None:
     """Pruning covered hits early keeps the old rule: a hit inside an earlier label is part of it."""
     cites = scan_line("a.py:1 — see b.py:2 here, c.py:3")
     assert [(c.path, c.label) for c in cites] == [("a.py", "see b.py:2 here"), ("c.py", None)]
+
+
+LOOKALIKE_DASHES = ["\u2212", "\u2010", "\u2011", "\u2012", "\u2015", "\ufe58", "\ufe63", "\uff0d"]
+
+
+@pytest.mark.parametrize("dash", LOOKALIKE_DASHES, ids=[f"U+{ord(d):04X}" for d in LOOKALIKE_DASHES])
+def test_lookalike_dash_separates_the_label(dash: str) -> None:
+    """A minus sign or another dash lookalike before the label keeps the label (it was dropped)."""
+    for line in (f"a.py:3 {dash} Foo.bar", f"a.py:3{dash}Foo.bar", f"`a.py:3 {dash} Foo.bar`"):
+        (c,) = scan_line(line)
+        assert (c.line, c.label) == (3, "Foo.bar"), line
+
+
+HYPHENS = ["\u2212", "\u2010", "\u2011", "\u2012", "\ufe63", "\uff0d"]
+
+
+@pytest.mark.parametrize("dash", HYPHENS, ids=[f"U+{ord(d):04X}" for d in HYPHENS])
+def test_hyphen_lookalike_makes_a_range(dash: str) -> None:
+    """``a.py:390−392`` is the range 390–392 when a hyphen lookalike joins it."""
+    (c,) = scan_line(f"see a.py:390{dash}392 here")
+    assert (c.line, c.line_end) == (390, 392)
+
+
+@pytest.mark.parametrize("dash", ["\u2014", "\u2015", "\ufe58"])
+def test_em_dash_lookalike_before_a_number_starts_a_label(dash: str) -> None:
+    """An em dash (or lookalike) starts a label even before digits, as before: no range."""
+    (c,) = scan_line(f"a.py:390{dash}392 here")
+    assert (c.line, c.line_end, c.label) == (390, None, "392 here")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a.py:12345678", 12345678),
+        ("a.py:123456789012 — Foo", 123456789012),
+        ("a.py:L99999999-L100000000", 99999999),
+        ("a.py:-3 — Foo", -3),
+        ("a.py:\u22123", -3),
+    ],
+)
+def test_huge_and_negative_line_numbers_are_citations(text: str, line: int) -> None:
+    """Eight or more digits, or a minus sign, make a citation the resolver reports, not silence."""
+    (c,) = scan_line(text)
+    assert c.line == line and c.path == "a.py"
+    assert text[c.line_span[0] : c.line_span[1]].lstrip("-\u2212L").startswith(str(abs(line)))
+
+
+def test_a_line_number_of_thousands_of_digits_is_capped_not_a_crash() -> None:
+    """int() refuses more than 4,300 digits; the citation is kept with a number past any file."""
+    (c,) = scan_line("a.py:" + "7" * 10_000)
+    assert c.line >= 10**18
+
+
+@pytest.mark.parametrize("digits", ["\u0663", "\u0663\u0664", "\uff13", "\u09e9"])
+def test_line_numbers_are_ascii_digits_only(digits: str) -> None:
+    """Arabic-Indic, fullwidth or Bengali digits are not read as line numbers."""
+    assert [c.line for c in scan_line(f"a.py:{digits} and :{digits}")] == []
+    assert [c.line for c in scan_line(f"a.py:1{digits}")] == []  # nor glued onto ASCII ones
+
+
+def test_slices_in_prose_are_not_negative_continuations() -> None:
+    """``x[:-1]`` and ``(:-1)`` after a citation are not a continuation citing line -1."""
+    assert [c.line for c in scan_line("a.py:3 then x[:-1] and (:-1)")] == [3]
+
+
+GOLDEN_TREE = Path(__file__).parent / "golden" / "tree"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project over a copy of the toy tree, with one good annotation."""
+    shutil.copytree(GOLDEN_TREE, tmp_path / "upstream")
+    (tmp_path / "pyproject.toml").write_text('[tool.annotate]\nupstream_dir = "upstream"\n', "utf-8")
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "good.md").write_text(GOOD, "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANNOTATE_CACHE_DIR", str(tmp_path / ".cache"))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return tmp_path
+
+
+GOOD = "- `pkg/core/block_pool.py:20 — BlockPool.get_new_blocks()` hands out blocks\n"
+
+
+def _verify_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict], str]:
+    code = main(["verify", *args, "--format", "json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_lookalike_dash_label_is_checked_end_to_end(project: Path, capsys) -> None:
+    """With a minus sign before it, a wrong label is still caught: the label is not dropped."""
+    doc = project / "notes.md"
+    doc.write_text("`pkg/core/block_pool.py:20 \u2212 BlockPool.nope()`\n", "utf-8")
+    code, (record,), _ = _verify_json(capsys, str(doc))
+    assert code == 1 and record["label"] == "BlockPool.nope()" and record["status"] != "ok"
+
+
+@pytest.mark.parametrize("line", ["12345678", "-3", "\u22123", "99999999999999999999999"])
+def test_out_of_range_line_numbers_fail_the_run(project: Path, capsys, line: str) -> None:
+    """Eight or more digits, or a negative number, is a ``line-out-of-range`` finding and exit 1."""
+    doc = project / "notes.md"
+    doc.write_text(f"see pkg/core/block_pool.py:{line} here\n", "utf-8")
+    code, (record,), _ = _verify_json(capsys, str(doc))
+    assert code == 1 and record["status"] == "line-out-of-range"
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [(b"ok\n\x00 pkg/core/block_pool.py:20\n", "binary"), (b"ok\ncaf\xe9 pkg/core/block_pool.py:20\n", "not UTF-8")],
+)
+def test_unreadable_named_document_fails_with_one_line(project: Path, capsys, data: bytes, what: str) -> None:
+    """A named document with a NUL or an invalid byte exits 2 with ``path:line: ...``, no traceback."""
+    bad = project / "bad.md"
+    bad.write_bytes(data)
+    code, records, err = _verify_json(capsys, str(bad), "annotations/good.md")
+    assert code == 2
+    assert [r["status"] for r in records] == ["ok"]  # the readable document is still checked
+    (message,) = err.strip().splitlines()
+    assert message.startswith(f"error: {bad}:2: ") and what in message and "Traceback" not in err
+
+
+def test_unreadable_configured_document_fails_the_run(project: Path, capsys) -> None:
+    """A configured document (no PATH given) that cannot be read fails the run too: exit 2."""
+    (project / "annotations" / "blob.md").write_bytes(b"\x00")
+    assert main(["verify"]) == 2
+    assert "annotations/blob.md:1: binary" in capsys.readouterr().err
+
+
+def test_very_deep_document_tree_is_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree over 1,000 folders deep is walked without RecursionError; its document is found."""
+    deep = tmp_path / "top"
+    deep.mkdir()
+    monkeypatch.chdir(deep)  # build it relative, one level at a time (os.makedirs itself recurses)
+    for _ in range(max(990, sys.getrecursionlimit() + 10)):  # deeper than recursion can go
+        os.mkdir("d")
+        os.chdir("d")
+    Path("note.md").write_text("x", "utf-8")
+    os.chdir(tmp_path)
+    assert [p.name for p in iter_documents([deep])] == ["note.md"]
+
+
+def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
+    """A symlink to a folder (outside the PATH, or back up to it) is not followed."""
+    top = tmp_path / "docs"
+    (top / "a").mkdir(parents=True)
+    (top / "a" / "one.md").write_text("x", "utf-8")
+    (top / "two.md").write_text("x", "utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("x", "utf-8")
+    (top / "a" / "loop").symlink_to(top, target_is_directory=True)
+    (top / "out").symlink_to(outside, target_is_directory=True)
+    assert sorted(p.relative_to(top).as_posix() for p in iter_documents([top])) == ["a/one.md", "two.md"]

@@ -98,14 +98,14 @@ def test_upstream_option_and_paths_outside_the_project(project: Path, tmp_path_f
     assert record["doc"] == doc.as_posix() and record["status"] == "ok"
 
 
-def test_unreadable_document_warns_and_the_run_goes_on(project: Path, capsys) -> None:
-    """A non-UTF-8 or binary document is one warning line naming it; the other documents are still checked."""
+def test_unreadable_document_fails_the_run_after_the_others(project: Path, capsys) -> None:
+    """A non-UTF-8 or binary document is one error line naming it and exit 2; the others are still checked."""
     (project / "annotations" / "latin1.md").write_bytes(b"caf\xe9 pkg/core/gone.py:1\n")
     (project / "annotations" / "blob.md").write_bytes(b"\x00\x01pkg/core/gone.py:1")
-    assert main(["verify"]) == 0
+    assert main(["verify"]) == 2
     captured = capsys.readouterr()
     warnings = captured.err.strip().splitlines()
-    assert len(warnings) == 2 and all(w.startswith("warning: ") for w in warnings)
+    assert len(warnings) == 2 and all(w.startswith("error: ") for w in warnings)
     assert any("latin1.md" in w and "not UTF-8" in w for w in warnings)
     assert any("blob.md" in w and "binary" in w for w in warnings)
     assert "2 anchors in 4 documents" in captured.out
