@@ -7,8 +7,10 @@ learner writes. The starter is never written by hand: :func:`make_starter` takes
 source and blanks exactly those functions (signature, docstring and ``# TODO`` hints stay), so a
 freshness check can prove every committed starter still matches its solution.
 
-Tests pick the implementation with ``LAB_IMPL`` (``solution`` by default, ``starter``, or a path
-to any file) through :func:`load_impl`, one line at the top of each ``test_lab.py``.
+Tests pick the implementation with ``LAB_IMPL`` (``solution`` by default, ``starter``, a path
+to any file, or a directory of mutants) through :func:`load_impl`, one line at the top of each
+``test_lab.py``. ``mutants.toml`` beside a lab lists plausible learner bugs its tests must catch
+(:mod:`annotator.labs.mutants`).
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ from annotator.labs.model import (
     read_lab,
     recommended_order,
 )
+from annotator.labs.mutants import MUTANTS_FILE, Mutant, apply_mutant, mutant_file_name, read_mutants, write_round
 from annotator.labs.stub import blank_functions, make_starter
 
 __all__ = [
-    "IMPL_ENV", "INDEX_PAGE", "LAB_GLOB", "STUB_COMMAND", "TAGS", "Lab", "LabError",
-    "blank_functions", "discover", "find", "generated_files", "impl_env", "load_impl",
-    "make_starter", "phase_title", "pytest_args", "read_lab", "recommended_order", "render_index",
-    "stale", "stale_files",
+    "IMPL_ENV", "INDEX_PAGE", "LAB_GLOB", "MUTANTS_FILE", "STUB_COMMAND", "TAGS", "Lab", "LabError",
+    "Mutant", "apply_mutant", "blank_functions", "discover", "find", "generated_files", "impl_env",
+    "load_impl", "make_starter", "mutant_file_name", "phase_title", "pytest_args", "read_lab",
+    "read_mutants", "recommended_order", "render_index", "stale", "stale_files", "write_round",
 ]  # fmt: skip
 
 
@@ -77,10 +80,15 @@ def load_impl(test_file: str | Path) -> ModuleType:
     """The implementation a lab's tests run against, chosen by ``LAB_IMPL``.
 
     ``solution`` (default) imports the solution; ``starter`` loads the lab's ``starter.py``;
-    anything else is taken as a path to a Python file (a learner's own copy).
+    a directory holds one mutant per lab (:func:`mutant_file_name`; a lab without one there gets
+    its solution), so one test run can try a mutant of every lab; anything else is taken as a
+    path to a Python file (a learner's own copy).
     """
     lab = read_lab(Path(test_file).resolve().parent)
     choice = os.environ.get(IMPL_ENV, "solution") or "solution"
+    if choice not in ("solution", "starter") and Path(choice).is_dir():
+        mutant = Path(choice) / mutant_file_name(lab)
+        choice = str(mutant) if mutant.is_file() else "solution"
     if choice == "solution" and lab.solution_is_module:
         return importlib.import_module(lab.solution)
     if choice == "solution":

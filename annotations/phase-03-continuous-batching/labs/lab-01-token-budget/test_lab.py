@@ -119,3 +119,50 @@ def test_many_requests_respect_limits_and_match_alone():
         for out in s.update_from_output(so, run_model(so)):
             outputs[out.request_id] += out.new_token_ids
     assert outputs == {rid: alone(p, 6) for rid, p in prompts.items()}
+
+
+def test_head_that_cannot_get_blocks_is_not_overtaken():
+    """Chunking on: the head's chunk finds no blocks, so it waits, and the small request behind it waits too."""
+    s = scheduler(blocks=9, max_num_batched_tokens=16)  # 8 usable blocks
+    s.add_request(request("r0", list(range(1, 17)), max_tokens=8))  # 16 tokens: 4 blocks
+    so = s.schedule()
+    s.update_from_output(so, run_model(so))
+    s.add_request(request("big", list(range(100, 120))))  # its 15-token chunk needs 4 blocks; 3 are free after r0 grows
+    s.add_request(request("small", [7, 8, 9]))  # 1 block would fit
+    assert scheduled(s.schedule()) == {"r0": 1}
+    assert [r.request_id for r in s.waiting] == ["big", "small"]
+
+
+def test_num_cached_tokens_is_the_first_admissions_hit():
+    """A request re-admitted after preemption keeps the prefix-hit count of its first admission."""
+    s = scheduler(max_num_batched_tokens=64)
+    a = request("a", list(range(9)))
+    s.add_request(a)
+    so = s.schedule()
+    s.update_from_output(so, run_model(so))
+    b = request("b", list(range(8)) + list(range(50, 58)))  # shares a's first 2 blocks
+    s.add_request(b)
+    so = s.schedule()
+    assert b.num_cached_tokens == 8
+    s.update_from_output(so, run_model(so))
+    s.running.remove(b)  # what the running loop does when blocks run out
+    s._preempt_request(b)
+    so = s.schedule()  # b's own 16 prompt tokens are cached now: a bigger hit this time
+    assert so.num_computed_tokens[so.req_ids.index("b")] == 16
+    assert b.num_cached_tokens == 8
+
+
+def _with_samples(rid: str, prompt: list[int], n: int) -> Request:
+    """A request with n - 1 pending samples (n > 1) that fork when its prompt is computed."""
+    parent = request(rid, prompt)
+    parent.fork_children = [request(f"{rid}.{i}", prompt) for i in range(1, n)]
+    return parent
+
+
+def test_seat_limit_counts_the_samples_a_request_will_fork():
+    """max_num_seqs=3: an n=2 request takes 2 seats, so a second n=2 request must wait."""
+    s = scheduler(max_num_batched_tokens=100, max_num_seqs=3)
+    s.add_request(_with_samples("p", [1, 2, 3, 4, 5], 2))
+    s.add_request(_with_samples("q", [6, 7, 8, 9, 10], 2))
+    assert set(scheduled(s.schedule())) == {"p"}
+    assert [r.request_id for r in s.waiting] == ["q"]

@@ -95,3 +95,31 @@ def test_small_pool_run_preempts_but_matches_alone():
     assert preemptions > 0
     assert sorted(finished) == sorted(prompts)
     assert outputs == {rid: alone(p, 12) for rid, p in prompts.items()}
+
+
+def _squeezed_with_a_waiting_request():
+    """old and new fill the pool; late waits behind them; the next step must preempt new."""
+    s = impl.Scheduler(SchedulerConfig(max_num_batched_tokens=64), KVCacheManager(5, BS))  # 4 usable blocks
+    s.add_request(request("old", list(range(1, 8)), 10))
+    s.add_request(request("new", list(range(20, 28)), 10))
+    step(s)
+    s.add_request(request("late", list(range(40, 44)), 10))
+    return s
+
+
+def test_victim_goes_back_to_the_front_of_a_nonempty_queue():
+    """The preempted request resumes before requests that arrived after it."""
+    s = _squeezed_with_a_waiting_request()
+    so, _ = step(s)
+    assert so.preempted_req_ids == {"new"}
+    assert [r.request_id for r in s.waiting] == ["new", "late"]
+
+
+def test_preemption_drops_the_victims_drafts():
+    """Drafts proposed for the victim are discarded: after recomputation its context has changed."""
+    s = _squeezed_with_a_waiting_request()
+    victim = s.running[-1]
+    victim.spec_token_ids = [3, 4]
+    so, _ = step(s)
+    assert so.preempted_req_ids == {"new"}
+    assert victim.spec_token_ids == []

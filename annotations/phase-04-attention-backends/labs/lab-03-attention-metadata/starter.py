@@ -251,7 +251,7 @@ def paged_attention(
     step's keys must already be in the cache.
     """
     if q.is_cuda:
-        from minivllm.kernels import paged_attention as kernel
+        from minivllm.kernels.backend import paged_attention_varlen as kernel
 
         return kernel(
             q, kv_cache, md.query_start_loc, md.seq_lens, md.block_table, scale,
