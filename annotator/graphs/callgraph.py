@@ -36,15 +36,30 @@ def program_of(files: Mapping[str, FileIndex], flows: dict[str, tuple]) -> Progr
 
 
 def solve(program: Program) -> CallGraph:
-    """Run the worklist to its fixed point and classify every call site."""
-    program.s.run()
+    """Run the worklist to its fixed point and classify every call site.
+
+    Two rounds: first only what the program itself passes around; then each method whose
+    receiver is still empty (nothing in the tree calls it: an entry point) gets an instance of
+    its own class as ``self``, and the solve resumes. Seeding every method from the start would
+    bind ``self`` to the defining class even where only subclasses ever arrive, and make
+    ``super()`` and overridden methods look ambiguous.
+    """
+    s = program.s
+    s.run()
+    for node, value in s.seeds:
+        if not s.pts[node]:
+            s.add(node, value)
+    s.run()
     return _assemble(program)
 
 
 def external_name(dotted: str) -> str:
-    """How a callee outside the tree is shown: call/element markers dropped, builtins prefixed."""
-    name = dotted.replace("()", "").replace("[]", "")
-    return "<builtin>." + name[len("builtins."):] if name.startswith("builtins.") else name
+    """How a callee outside the tree is shown: builtins prefixed, ``()`` marking a call's result.
+
+    ``numpy.zeros().sum`` is the ``sum`` of what ``numpy.zeros`` returns, ``x[]`` an element of
+    ``x``: names we can vouch for, where a bare ``numpy.zeros.sum`` would invent a symbol.
+    """
+    return "<builtin>." + dotted[len("builtins."):] if dotted.startswith("builtins.") else dotted
 
 
 def _assemble(p: Program) -> CallGraph:

@@ -5,8 +5,9 @@ only reader. Expressions become nodes (a name is its variable's node, ``a.b`` a 
 attribute listener on ``a``'s node, ``f(x)`` its call site's result node); statements become
 copy edges and store listeners; each call site becomes a listener on its callee's node, so a
 callee found late in the solve still binds arguments and returns (the call graph on the fly).
-Two seeds come from the definitions themselves: a method's first parameter holds an instance
-of its class (``cls`` the class), and annotations hold instances of what they name.
+Two seeds come from the definitions themselves: annotations hold instances of what they name,
+and a method's first parameter, when nothing else reaches it, an instance of its class (``cls``
+the class; applied in a second round, see :func:`annotator.graphs.callgraph.solve`).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class _Compiler:
         parent = self.p.scopes[sc.parent]
         if parent.kind == "class" and sc.method != "static":
             value = ("c", sc.parent) if sc.method == "class" else ("i", sc.parent)
-            s.add(s.node(("v", gid, sc.params[0][0])), s.v(value))
+            s.seeds.append((s.node(("v", gid, sc.params[0][0])), s.v(value)))
 
     # -- statements ---------------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ class Solver:
         self.implicit: dict[tuple, Site] = {}
         self._bound: set[tuple] = set()
         self.partials: dict[int, Site] = {}
+        self.seeds: list[tuple[int, int]] = []  # (node, value) for receivers nothing reached
 
     # -- primitives ---------------------------------------------------------------------------
 
@@ -229,8 +230,8 @@ class Solver:
                 self.edge(found, dst)
         elif tag in ("c", "i"):
             owner = p.lookup(val[1], attr)
-            if owner is not None:
-                self.listen(self.node(("v", owner, attr)), (BIND, dst, v))
+            # no class body binds it: a member stored later (``Cls.x = f``) lives on the class
+            self.listen(self.node(("v", owner if owner is not None else val[1], attr)), (BIND, dst, v))
             if tag == "i" and (owner is None or p.scope_of_member(owner, attr) is None):
                 self.edge(self.node(("ia", val[1], attr)), dst)
             if owner is None and p.ext_base(val[1]):
@@ -344,16 +345,21 @@ class Solver:
                 self.edge(arg, self._rest(func, star))
             i += 1
         for name, arg in site.kwargs:
-            if name is not None and name in named:
+            if name is None:  # **mapping: each named parameter reads its key
+                for param in named:
+                    self.listen(arg, (SLOT, self.node(("v", func, param)), param))
+            elif name in named:
                 self.edge(arg, self.node(("v", func, name)))
-            elif name is not None and dstar is not None:
-                self.edge(arg, self._rest(func, dstar))
+            elif dstar is not None:
+                self.edge(arg, self._rest(func, dstar, name))
 
-    def _rest(self, func: int, name: str) -> int:
-        """The element node of a ``*args``/``**kwargs`` parameter's container."""
+    def _rest(self, func: int, name: str, key: str | None = None) -> int:
+        """The element node (or ``key``'s slot) of a ``*args``/``**kwargs`` parameter's container."""
         values = self.pts[self.node(("v", func, name))]
         container = next((c for c in values if self.vals[c][0] == "x"), None)
-        return self.elem(container) if container is not None else self.temp()
+        if container is None:
+            return self.temp()
+        return self.slot(container, key) if key is not None else self.elem(container)
 
     def call_partial(self, v: int, site: Site) -> None:
         made = self.partials.get(v)
