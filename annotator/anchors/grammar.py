@@ -105,8 +105,8 @@ def scan_line(line: str) -> list[Cite]:
     if len(cites) > 1:
         cites.sort(key=lambda c: c.start)
     cover = _Cover(cites)
-    for m in CONTINUATION_RE.finditer(text):
-        if not cover.covers(m.start()):
+    for m in CONTINUATION_RE.finditer(text):  # `:12../a.py:3`: the ":12" is inside the path, not one
+        if not cover.covers(m.start()) and m.end() <= cover.next_start():
             _keep(cites, cover, _continuation(line, m, spans))
     if len(cites) > 1:
         cites.sort(key=lambda c: c.start)
@@ -136,6 +136,10 @@ class _Cover:
             self._end = max(self._end, self._cites[self._next].end)
             self._next += 1
         return pos < self._end
+
+    def next_start(self) -> int:
+        """Where the first citation not yet passed starts (the line's end stands in for none)."""
+        return self._cites[self._next].start if self._next < len(self._cites) else 1 << 62
 
     def add(self, cite: Cite) -> None:
         self._end = max(self._end, cite.end)

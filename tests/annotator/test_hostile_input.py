@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotator.anchors import iter_documents, scan_text
 from annotator.anchors.grammar import scan_line
@@ -73,6 +75,11 @@ def test_blank_lines_in_a_list_are_linear() -> None:
     text = "- a.py:1\n" + "\n" * 200_000 + "  :2 — more\n"
     n, seconds = _timed_scan(text)
     assert n == 2 and seconds < LINEAR_BOUND_S
+
+
+def test_continuation_number_inside_a_later_path_is_not_a_citation() -> None:
+    """In ``:12../a.py:3`` the "12" belongs to the path: no continuation whose span overlaps it."""
+    assert [(c.path, c.line) for c in scan_line("x.py:1 :12../a.py:3")] == [("x.py", 1), ("12../a.py", 3)]
 
 
 def test_citation_inside_an_earlier_label_is_not_a_second_citation() -> None:
@@ -233,3 +240,44 @@ def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
     (top / "a" / "loop").symlink_to(top, target_is_directory=True)
     (top / "out").symlink_to(outside, target_is_directory=True)
     assert sorted(p.relative_to(top).as_posix() for p in iter_documents([top])) == ["a/one.md", "two.md"]
+
+
+PIECES = [
+    "a.py", "vllm/x/y.py", "upstream/", "../", ":12", ":L3", "-L5", ":-4", "–7", "\u22128", " — ", " \u2212 ",
+    " - ", "--", "`", "``", "```", "|", " | ", "[t](upstream/a.py#L3)", "[", "]", "](", "#L9", " L4", "(", ")",
+    "http://", "<a@b>", "@", "Foo.bar()", "x_y", "CamelCase", ", ", ". ", ";", "*", "~", "12345678",
+    "\u0663", " ", "   ", "\t", "é", "x[1:2]", "12:30",
+]  # fmt: skip
+unit = st.lists(st.sampled_from(PIECES) | st.text(max_size=3), min_size=1, max_size=12).map("".join)
+long_line = st.tuples(unit, st.integers(200, 3000), unit).map(lambda t: t[0] * t[1] + t[2])
+FUZZ_LINE_BOUND_S = 5.0  # lines here are at most ~150 kB; the quadratic scanner took minutes on such
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(line=long_line)
+def test_fuzzed_long_lines_scan_fast_and_consistently(line: str) -> None:
+    """A long line of repeated anchor-like pieces scans quickly; cites are in order and in bounds, and
+    the characters a rebase may rewrite (path and line spans) never overlap between citations."""
+    line = line.replace("\n", " ").replace("\r", " ")
+    t0 = time.perf_counter()
+    cites = scan_line(line)
+    assert time.perf_counter() - t0 < FUZZ_LINE_BOUND_S
+    rewritable = sorted(s for c in cites for s in (c.path_span, c.line_span) if s is not None)
+    assert all(a[1] <= b[0] for a, b in zip(rewritable, rewritable[1:]))  # rebase's spans never overlap
+    assert [c.start for c in cites] == sorted(c.start for c in cites)
+    for c in cites:
+        assert 0 <= c.start < c.end <= len(line)
+        assert line[c.line_span[1] - 1].isdigit() and line[c.line_span[1] - 1].isascii()
+        if c.path_span is not None:
+            assert line[c.path_span[0] : c.path_span[1]] == c.path
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(unit=unit, rows=st.integers(100, 2000), python=st.booleans())
+def test_fuzzed_long_documents_scan_fast(unit: str, rows: int, python: bool) -> None:
+    """Many lines of the same anchor-like text, as markdown or Python, scan quickly and in order."""
+    text = "\n".join([f"# {unit}" if python else unit] * rows)
+    t0 = time.perf_counter()
+    anchors = scan_text(text, "d.py" if python else "d.md", python=python)
+    assert time.perf_counter() - t0 < FUZZ_LINE_BOUND_S
+    assert [a.doc_line for a in anchors] == sorted(a.doc_line for a in anchors)
