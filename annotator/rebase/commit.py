@@ -21,7 +21,7 @@ from pathlib import Path
 from annotator import atomic
 from annotator.errors import RebaseError
 from annotator.fetch import Release
-from annotator.pin import Pin, render_page
+from annotator.pin import Pin, file_text, render_page
 from annotator.rebase import journal
 from annotator.tree_id import identify_tree
 
@@ -54,9 +54,10 @@ def commit(
     the bytes each document had when it was read: a document edited since is not overwritten.
     """
     contents = dict(documents)
-    if new_pin is not None and pin_file is not None and pin_page is not None:
-        contents[pin_file] = new_pin.to_toml().encode("utf-8")
-        contents[pin_page] = render_page(new_pin, pin_file.name).encode("utf-8")
+    if new_pin is not None and pin_file is not None:
+        contents[pin_file] = file_text(pin_file, new_pin).encode("utf-8")  # annotate.toml keeps its other bytes
+        if pin_page is not None:
+            contents[pin_page] = render_page(new_pin, pin_file.name).encode("utf-8")
     if not contents and new_tree is None:
         return
     summary = f"rebase to {new_pin.package} {new_pin.version}" if new_pin else "rebase"

@@ -108,24 +108,30 @@ def index(request, tmp_path: Path) -> Iterator[Index]:
     server.server_close()
 
 
-def _repo(root: Path, index: Index, monkeypatch, pinned: bool = True) -> Path:
+def _repo(root: Path, index: Index, monkeypatch, pinned: bool = True, style: str = "pyproject") -> Path:
     root.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     (root / "docs").mkdir()
     (root / "docs" / "notes.md").write_text(DOC)
     if pinned:
         the_pin = pin.Pin("tiny-widgets", "1.0.0", "", "tiny_widgets-1.0.0.tar.gz", index.shas["1.0.0"])
-        (root / "pyproject.toml").write_text('[tool.annotate]\ndocs = ["docs/*.md"]\n')
-        pin.write(root / "UPSTREAM_PIN.toml", the_pin)
+        if style == "pyproject":
+            (root / "pyproject.toml").write_text('[tool.annotate]\ndocs = ["docs/*.md"]\n')
+            pin.write(root / "UPSTREAM_PIN.toml", the_pin)
+        else:  # annotate.toml holding its pin in a [pin] table
+            body = the_pin.to_toml().split("\n", 2)[2]
+            (root / "annotate.toml").write_text(f'# mine\ndocs = ["docs/*.md"]\n\n[pin]\n{body}')
     monkeypatch.chdir(root)
     monkeypatch.setenv("ANNOTATE_CACHE_DIR", str(root.parent / "cache"))
     monkeypatch.setenv("ANNOTATE_INDEX_URL", index.url)
     return root
 
 
-def test_fetch_index_verify_rebase_any_package(tmp_path, index, monkeypatch, capsys):
+@pytest.mark.parametrize("style", ["pyproject", "annotate.toml"])
+def test_fetch_index_verify_rebase_any_package(tmp_path, index, monkeypatch, capsys, style):
     """A pin naming tiny-widgets materialises it; index and verify run on it; rebase moves anchor and pin."""
-    root = _repo(tmp_path / "course", index, monkeypatch)
+    root = _repo(tmp_path / "course", index, monkeypatch, style=style)
+    pin_file = root / ("UPSTREAM_PIN.toml" if style == "pyproject" else "annotate.toml")
     assert cli.main(["fetch"]) == 0
     assert "fetched tiny-widgets 1.0.0 in upstream/" in capsys.readouterr().out
     assert (root / "upstream/tiny_widgets/core.py").read_text() == CORE_100
@@ -140,10 +146,12 @@ def test_fetch_index_verify_rebase_any_package(tmp_path, index, monkeypatch, cap
     capsys.readouterr()
     assert cli.main(["rebase", "--to", "1.1.0"]) in (0, 1)
     assert "`tiny_widgets/core.py:13 — Widget.spin`" in (root / "docs" / "notes.md").read_text()
-    moved = pin.read(root / "UPSTREAM_PIN.toml")
+    moved = pin.read(pin_file)
     assert (moved.version, moved.commit, moved.sdist) == ("1.1.0", "", "tiny_widgets-1.1.0.tar.gz")
     assert (root / "upstream/tiny_widgets/core.py").read_text() == CORE_110
     assert cli.main(["verify"]) == 0
+    if style == "annotate.toml":
+        assert pin_file.read_text().startswith('# mine\ndocs = ["docs/*.md"]\n\n[pin]\n')
 
 
 def test_fetch_without_a_pin_materialises_a_named_package(tmp_path, index, monkeypatch, capsys):
