@@ -4,7 +4,7 @@ The scanner must be linear in its input (issue 14: 100,000 anchors on one line u
 minutes). Two generated markdown documents:
 
 * ``one-line``: 3 MB on a single line, about 100,000 citations of mixed forms (labels bare and
-  in backticks, ranges, links into ``upstream/``, continuations);
+  in backticks, ranges, links into ``upstream/``, continuations, bare basenames);
 * ``50 MB``: course-like prose, a citation every few lines, lists and tables, a fence now and then.
 
 The peer is the lower bound for any scanner: one ``re.finditer`` pass over the same text with a
@@ -13,7 +13,7 @@ untimed warm-up of both, then the two alternate for ``--runs`` rounds; median an
 printed with the load average, so a busy machine shows in the figure.
 
     python bench/scan.py              # both documents, 5 runs each
-    python bench/scan.py --runs 3 --mb 20
+    python bench/scan.py --runs 3 --mb 20 --docs large
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ ONE_LINE_FORMS = (
     "scheduler.py:390–392 then :443 — preemption loop; ",
     "[`Pool`](../upstream/vllm/a/b.py#L3-L9) ",
     "`vllm/x/y.py:12 — Foo.bar` and ",
+    "`a.py:7` ",
+    "b.py:L9 ",
 )
 PARAGRAPH = (
     "The scheduler walks the running queue first and only then admits waiting requests, which\n"
@@ -101,11 +103,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mb", type=float, default=50.0, help="size of the large document")
     parser.add_argument("--line-mb", type=float, default=3.0, help="size of the one-line document")
+    parser.add_argument("--docs", default="one-line,large", help="which documents, comma-separated")
     args = parser.parse_args()
+    docs = args.docs.split(",")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min), "
           f"{os.getloadavg()[1]:.2f} (5 min); median of {args.runs} runs, warm-up first")
-    measure("one-line", one_line_document(int(args.line_mb * 1e6)), args.runs)
-    measure("large", large_document(int(args.mb * 1e6)), args.runs)
+    if "one-line" in docs:
+        measure("one-line", one_line_document(int(args.line_mb * 1e6)), args.runs)
+    if "large" in docs:
+        measure("large", large_document(int(args.mb * 1e6)), args.runs)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
