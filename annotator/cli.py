@@ -164,12 +164,17 @@ def rebase(
     paths: Paths = None,
     dry_run: Annotated[bool, typer.Option(help="Report only; write nothing.")] = False,
     fmt: FormatOpt = "text",
+    via: Annotated[str, typer.Option(help="Releases to step through: all (every final release), minor, none.")] = "all",
+    min_confidence: Annotated[
+        Optional[float], typer.Option(help="Re-anchor a vanished symbol to its successor above this score (0..1).")
+    ] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Write the review report (markdown) to this file.")] = None,
 ) -> int:
     """Re-anchor every citation to a newer release and list the code that needs a re-read."""
     fmt = _check_format(fmt, ("text", "json"))
     from annotator.commands import rebase as cmd
 
-    return cmd.run(_config(), to, paths or [], dry_run, fmt)
+    return cmd.run(_config(), to, paths or [], dry_run, fmt, via, min_confidence, report)
 
 
 @app.command()

@@ -28,16 +28,24 @@ from annotator.rebase import REBASE_STATUSES, Location, Rebased, TreeView
 MAX_DIFF_LINES = 120  # per piece of code; a rewritten 7,000-line class is summarised, not dumped
 
 
-def run(config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str) -> int:
-    """Map, report and (unless ``dry_run``) rewrite; returns the exit code."""
+def run(
+    config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str,
+    via: str = "all", min_confidence: float | None = None, report: Path | None = None,
+) -> int:
+    """Map along the release chain (``via``), report and (unless ``dry_run``) rewrite; the exit code.
+
+    ``report`` names a markdown file that receives the review report (written even on a dry run).
+    """
     from annotator.rebase import commit, pin_for
+    from annotator.rebase.successors import MIN_CONFIDENCE
 
     the_pin, identity = _pinned(config)
     checkout = is_checkout(identity)
     started = time.perf_counter()
     with progress_bar(fmt == "text") as update:
-        release, new_root = _target(config, the_pin, to, update)
-        old, new, records, changes, scanned = _map(config, paths, the_pin, release, new_root, update, dry_run)
+        release, new_root, trees = _target(config, the_pin, to, via, update)
+        chain = (trees, MIN_CONFIDENCE if min_confidence is None else min_confidence)
+        old, new, records, changes, scanned = _map(config, paths, the_pin, release, new_root, update, dry_run, chain)
     configured = configured_pin(config) is not None
     if not dry_run:
         commit(
@@ -50,6 +58,11 @@ def run(config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str) -> 
             scanned=scanned,
         )
     seconds = time.perf_counter() - started
+    if report is not None:
+        from annotator.atomic import write_text
+        from annotator.rebase.report import render_report
+
+        write_text(report, render_report(records, old, new, [t.version for t in trees]))
     if fmt == "json":
         sys.stdout.write(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=1) + "\n")
     else:
@@ -58,7 +71,7 @@ def run(config: Config, to: str, paths: list[Path], dry_run: bool, fmt: str) -> 
         _print_text(records, old, new, head)
         if release and checkout and not dry_run:
             stdout().print(f"upstream/ is a git checkout; move it with: {checkout_command(config, release.version)}", markup=False)
-    return 1 if any(r.status == "missing" for r in records) else 0
+    return 1 if any(r.status in ("missing", "removed") for r in records) else 0
 
 
 def is_checkout(identity) -> bool:
@@ -96,12 +109,13 @@ def _pinned(config: Config):
 
 def _map(
     config: Config, paths: list[Path], the_pin: pin.Pin, release: Release | None, new_root: Path, update,
-    dry_run: bool,
+    dry_run: bool, chain,
 ):
-    """Scan the documents, resolve them in the pinned tree, map them, plan the rewrite."""
+    """Scan the documents, resolve them in the pinned tree, map them along the chain, plan the rewrite."""
     from annotator.anchors import iter_documents
     from annotator.index import open_index
-    from annotator.rebase import map_findings, plan
+    from annotator.rebase import plan
+    from annotator.rebase.chain import walk
     from annotator.resolve import resolve
 
     old_index = open_index(config.upstream_dir, config.cache_dir, progress=update)
@@ -110,7 +124,13 @@ def _map(
     new = TreeView(new_index, release.version if release else the_pin.version)
     documents = _read(iter_documents(paths, config), config)
     anchors = [a for _, _, found in documents.values() for a in found]
-    records = map_findings(resolve(anchors, old_index), old, new)
+    trees, min_confidence = chain
+    reopen = lambda root: old_index if root == config.upstream_dir else open_index(root, config.cache_dir)  # noqa: E731
+    records = walk(resolve(anchors, old_index), trees, reopen, cache_dir=config.cache_dir,
+                   min_confidence=min_confidence, progress=update)
+    for r in records:  # read the cited code now: a real rebase swaps upstream/ before the report
+        if r.old_span is not None:
+            old.lines(r.old_span.path)
     texts = {d: (p, data) for d, (p, data, _) in documents.items()}
     records, changes = plan(records, texts, new_index.paths, through_cst=not dry_run)
     records.sort(key=lambda r: (r.anchor.doc, r.anchor.doc_line, r.anchor.doc_col))
@@ -126,16 +146,28 @@ def _check_pinned_tree(config: Config, the_pin: pin.Pin) -> None:
         )
 
 
-def _target(config: Config, the_pin: pin.Pin, to: str, update) -> tuple[Release | None, Path]:
-    """The target release and its tree; (None, upstream/) when it is the pinned one."""
+def _target(config: Config, the_pin: pin.Pin, to: str, via: str, update):
+    """The target release, its tree and the chain of trees from the pinned one to it.
+
+    (None, upstream/, [pinned]) when the target is the pinned release. ``--via none`` with an
+    exact version already in the cache asks no index.
+    """
+    from annotator.rebase.chain import Tree, release_chain
+
+    pinned = Tree(the_pin.version, the_pin.sha256 + the_pin.commit, config.upstream_dir)
     wanted = to.removeprefix("v")
     if wanted == the_pin.version:
-        return None, config.upstream_dir
-    cached = _cached(config, the_pin.package, wanted)
-    release, root = cached or fetch.fetch_version(to, the_pin.package, config.cache_dir, None, update)
-    if release.version == the_pin.version:
-        return None, config.upstream_dir
-    return release, root
+        return None, config.upstream_dir, [pinned]
+    if via == "none":
+        cached = _cached(config, the_pin.package, wanted)
+        release, root = cached or fetch.fetch_version(to, the_pin.package, config.cache_dir, None, update)
+        trees = [pinned, Tree(release.version, release.sha256 or "", root)]
+    else:
+        trees, release = release_chain(the_pin.package, pinned, to, via, config.cache_dir, None, update)
+        root = trees[-1].root
+    if release is None or release.version == the_pin.version:
+        return None, config.upstream_dir, [pinned]
+    return release, root, trees
 
 
 def _cached(config: Config, package: str, version: str) -> tuple[Release, Path] | None:

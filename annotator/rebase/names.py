@@ -10,6 +10,7 @@ out are then confirmed through the index by the caller.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,11 @@ class NameTable:
         self.root = Path(root)
         self._paths = sorted(p for p in paths if p.endswith(".py"))
         self._sources: dict[str, bytes] | None = None
+        self._blob: bytes | None = None
+        self._starts: list[int] = []
         self._defs: dict[str, list[str]] | None = None
         self._tokens: dict[str, list[str]] | None = None
+        self._token_sets: dict[str, frozenset[str]] = {}
 
     @property
     def sources(self) -> dict[str, bytes]:
@@ -53,6 +57,26 @@ class NameTable:
         if self._sources is None:
             self._sources = {p: (self.root / p).read_bytes() for p in self._paths}
         return self._sources
+
+    def _files_with(self, word: bytes) -> list[str]:
+        """Files holding ``word`` as a whole identifier: one scan of all sources joined together."""
+        if self._blob is None:
+            self._blob = b"\0".join(self.sources.values())
+            start, self._starts = 0, []
+            for data in self.sources.values():
+                self._starts.append(start)
+                start += len(data) + 1
+        blob, starts, paths = self._blob, self._starts, list(self.sources)
+        found, pos = [], blob.find(word)
+        while pos >= 0:
+            end = pos + len(word)
+            k = bisect_right(starts, pos) - 1
+            if not _word_byte(blob[pos - 1 : pos]) and not _word_byte(blob[end : end + 1]):
+                found.append(paths[k])
+                pos = blob.find(word, starts[k + 1] if k + 1 < len(starts) else len(blob))
+            else:
+                pos = blob.find(word, pos + 1)
+        return found
 
     def defs(self) -> dict[str, list[str]]:
         """Name → the files with a ``def``/``class`` of that name (a superset: the index decides)."""
@@ -70,7 +94,8 @@ class NameTable:
         if self._tokens is None:
             table: dict[str, list[str]] = {}
             for other in self.defs():
-                for t in tokens(other):
+                self._token_sets[other] = frozenset(tokens(other))
+                for t in self._token_sets[other]:
                     table.setdefault(t, []).append(other)
             self._tokens = table
         found: set[str] = set()
@@ -80,27 +105,31 @@ class NameTable:
                 found.update(names)
         return found
 
+    def token_set(self, name: str) -> frozenset[str]:
+        """The name tokens of a defined name (remembered)."""
+        if name not in self._token_sets:
+            self._token_sets[name] = frozenset(tokens(name))
+        return self._token_sets[name]
+
     def definers(self, name: str) -> list[str]:
         """Files that define ``name``, sorted."""
         return list(self.defs().get(name, ()))
 
     def mentions(self, word: str, under: str = "") -> list[str]:
         """Files (below the folder ``under``) in which ``word`` occurs as a whole identifier."""
-        raw = word.encode("ascii", "replace")
-        pattern = re.compile(rb"(?<![\w])" + re.escape(raw) + rb"(?![\w])")
-        return [p for p, data in self.sources.items() if p.startswith(under) and raw in data and pattern.search(data)]
+        return [p for p in self._files_with(word.encode("ascii", "replace")) if p.startswith(under)]
 
     def aliases(self, name: str) -> list[Alias]:
         """Bindings of ``name`` to another dotted name: ``name = Other`` or ``… import Other as name``."""
-        raw = re.escape(name.encode("ascii", "replace"))
+        word = name.encode("ascii", "replace")
+        raw = re.escape(word)
         assign = re.compile(rb"^[ \t]*" + raw + rb"[ \t]*(?::[^=\n]*)?=[ \t]*([A-Za-z_][\w.]*)[ \t]*(?:#.*)?$", re.M)
         imported = re.compile(rb"([A-Za-z_][\w.]*)[ \t]+as[ \t]+" + raw + rb"\b")
         found = []
-        word = name.encode("ascii", "replace")
-        for p, data in self.sources.items():
-            if word not in data:
-                continue
-            for pattern in (assign, imported):
+        for p in self._files_with(word):
+            data = self.sources[p]
+            wanted = [pat for pat, hint in ((assign, b"="), (imported, b"as " + word)) if hint in data]
+            for pattern in wanted:
                 for m in pattern.finditer(data):
                     target = m.group(1).decode("ascii", "replace")
                     if target != name:
@@ -118,6 +147,10 @@ def same_side(old_path: str, new_path: str) -> bool:
     a test that defines a look-alike never inherits the package's job."""
     top = new_path.partition("/")[0]
     return top not in AUXILIARY or old_path.partition("/")[0] == top
+
+
+def _word_byte(b: bytes) -> bool:
+    return bool(b) and (b.isalnum() or b == b"_")
 
 
 def tokens(name: str) -> set[str]:

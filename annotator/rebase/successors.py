@@ -250,9 +250,19 @@ class SuccessorFinder:
 
     def _similar_names(self, name: str) -> list[str]:
         scored = []
+        mine, low = self.new_names.token_set(name), name.lower()
         for other in self.new_names.sharing_tokens(name):
-            if other != name and (s := name_similarity(name, other)) >= 0.5:
-                scored.append((s, other))
+            theirs = self.new_names.token_set(other)
+            jaccard = len(mine & theirs) / len(mine | theirs)
+            if other == name:
+                continue
+            if jaccard < 0.5:
+                m = SequenceMatcher(None, low, other.lower())
+                if m.real_quick_ratio() < 0.5 or m.quick_ratio() < 0.5:
+                    continue
+                jaccard = max(jaccard, m.ratio())
+            if jaccard >= 0.5:
+                scored.append((jaccard, other))
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [n for _, n in scored[:MAX_SIMILAR_NAMES]]
 

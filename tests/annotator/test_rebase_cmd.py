@@ -211,3 +211,29 @@ def test_missing_pinned_tree_is_an_error(project, capsys):
     shutil.rmtree(project / "upstream")
     assert main(["rebase", "--to", "v0.2"]) == 2
     assert "annotate fetch" in capsys.readouterr().err
+
+
+def test_report_file_and_json_fields(project, capsys, tmp_path):
+    """``--report`` writes the review page (even on a dry run); JSON records carry successor and release."""
+    report = tmp_path / "review.md"
+    assert main(["rebase", "--to", "v0.2", "--dry-run", "--format", "json", "--report", str(report)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    renamed = next(r for r in records if r["status"] == "renamed")
+    assert (renamed["successor"], renamed["release"]) == ("evict_all", "0.2.0") and renamed["evidence"]
+    text = report.read_text()
+    assert text.startswith("# Since the pin: 0.1.0 → 0.2.0") and "## annotations/notes.md" in text
+    assert "evict_everything()" in text and "successor: `evict_all`" in text
+
+
+@pytest.mark.parametrize("via", ["all", "minor", "none"])
+def test_every_via_reaches_the_same_target(project, capsys, via):
+    """With one release between pin and target, every ``--via`` maps the anchors the same way."""
+    assert main(["rebase", "--to", "0.2.0", "--dry-run", "--format", "json", "--via", via]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["status"] for r in records} == {"moved", "moved-file", "renamed"}
+
+
+def test_unknown_via_is_a_usage_error(project, capsys):
+    """``--via sometimes`` is refused with exit 2 and a one-line message."""
+    assert main(["rebase", "--to", "v0.2", "--dry-run", "--via", "sometimes"]) == 2
+    assert "--via" in capsys.readouterr().err
