@@ -226,7 +226,8 @@ def _print_text(records: list[Rebased], old: TreeView, new: TreeView, summary: s
     from annotator.rebase import review_diff
 
     console = stdout()
-    style = {"missing": "red", "renamed": "yellow", "moved-file": "yellow", "moved": "cyan"}
+    style = {"missing": "red", "removed": "red", "renamed": "yellow", "split": "yellow", "merged": "yellow",
+             "moved-file": "yellow", "moved": "cyan"}
     for r in records:
         if r.status == "unchanged" and not r.body_changed:
             continue
@@ -235,7 +236,10 @@ def _print_text(records: list[Rebased], old: TreeView, new: TreeView, summary: s
             f"{r.anchor.doc}:{r.anchor.doc_line}  ", (f"{r.status:<10}", style.get(r.status, "")),
             f"  {_loc(r.old)} → {_loc(r.new)}  {r.anchor.label or ''}{flags}",
         ))
-        for note in ([r.message] if r.message else []) + [f"candidate: {c}" for c in r.candidates]:
+        notes = ([f"since {r.release}"] if r.release else []) + ([r.message] if r.message else [])
+        notes += [f"evidence: {e}" for e in r.evidence]
+        label = "other piece" if r.status == "split" else "candidate"
+        for note in notes + [f"{label}: {c}" for c in r.candidates]:
             console.print(Text(f"      {note}"))
     shown: set[tuple] = set()
     diffs = [(r, d) for r in records if (d := review_diff(r, old, new))]
