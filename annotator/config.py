@@ -90,29 +90,39 @@ class Config:
 
 
 def walk_files(top: Path, skip: set[Path] = frozenset()) -> Iterator[Path]:
-    """Every regular file under ``top``, without recursion and without following symlinks.
+    """Every regular file under ``top``, in sorted order, without recursion or symlinked folders.
 
-    Skipped: hidden folders, folders named in :data:`SKIP_DIRS`, virtual environments (a folder
-    holding ``pyvenv.cfg``) and the resolved folders in ``skip``. A symlinked file is kept only
-    when it points inside ``top``.
+    An explicit stack, because a tree can be deeper than Python's recursion limit (and ``os.walk``
+    recurses before 3.12); symlinked folders lead out of the project or round a loop. Skipped:
+    hidden folders, folders named in :data:`SKIP_DIRS`, virtual environments (a folder holding
+    ``pyvenv.cfg``) and the resolved folders in ``skip``. A symlinked file is kept only when it
+    points inside ``top``.
     """
     top_resolved = top.resolve()
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if _enter(here / d, skip))
-        for name in sorted(filenames):
-            path = here / name
-            if path.is_symlink() and not _inside(path, top_resolved):
-                continue
-            if path.is_file():
-                yield path
+    stack = [top]
+    while stack:
+        here = stack.pop()
+        with os.scandir(here) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        files = []
+        for entry in entries:
+            path = here / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if _enter(path, skip):
+                    stack.append(path)
+            elif entry.is_symlink():
+                if _inside(path, top_resolved) and path.is_file():
+                    files.append(path)
+            elif entry.is_file(follow_symlinks=False):
+                files.append(path)
+        yield from files
 
 
 def _enter(path: Path, skip: set[Path]) -> bool:
     name = path.name
-    if name.startswith(".") or name in SKIP_DIRS or path.is_symlink():
+    if name.startswith(".") or name in SKIP_DIRS:
         return False
-    return not (path / "pyvenv.cfg").exists() and path.resolve() not in skip
+    return not (path / "pyvenv.cfg").exists() and not (skip and path.resolve() in skip)
 
 
 def _inside(path: Path, top: Path) -> bool:

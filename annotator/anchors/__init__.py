@@ -28,7 +28,6 @@ Conventions a writer needs to know:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     from annotator.config import Config
 
 DOC_SUFFIXES = (".md", ".py")
-_SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox"})
 
 
 def scan_text(text: str, doc: str, *, python: bool = False) -> list[Anchor]:
@@ -133,23 +131,9 @@ def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path
 
 
 def _walk(top: Path, skip: set[Path]) -> list[Path]:
-    """Documents under ``top``, walked with an explicit stack (a tree can be deeper than Python's
-    recursion limit, and ``os.walk`` recurses before 3.12) without following symlinked folders
-    (they lead out of the project or round a loop)."""
-    out: list[Path] = []
-    stack = [top]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if not _skipped_dir(Path(entry.path), skip):
-                        stack.append(Path(entry.path))
-                elif os.path.splitext(entry.name)[1] in DOC_SUFFIXES and entry.is_file():
-                    out.append(Path(entry.path))
-    return out
+    """Documents under ``top``: the configured walk (iterative, no symlinked folders), by suffix."""
+    from annotator.config import walk_files
+
+    return [p for p in walk_files(top, skip) if p.suffix in DOC_SUFFIXES]
 
 
-def _skipped_dir(entry: Path, skip: set[Path]) -> bool:
-    if entry.name in _SKIP_DIRS or entry.name.startswith("."):
-        return True
-    return bool(skip) and entry.resolve() in skip
