@@ -34,10 +34,12 @@ class _Compiler:
         self.memo: dict[tuple, int | None] = {}
         self.file_no = 0
         self.ids: list[int] = []
+        self.results: list[int] = []
 
     def file(self, file_no: int, sites: tuple, ids: list[int]) -> None:
         self.file_no, self.ids = file_no, ids
         self.memo = {}
+        self.results = [self.s.temp() for _ in sites]  # each site's result node
         for gid in ids:
             self._seed(gid)
             for stmt in self.p.scopes[gid].stmts:
@@ -64,7 +66,17 @@ class _Compiler:
         tag, s = stmt[0], self.s
         if tag == "=":
             src = self.expr(stmt[2], scope)
-            if src is not None:
+            if stmt[2][0] == "C" and stmt[1][0] == "N":
+                # ``@dec class C``: C stays the class (what class decorators return, in practice;
+                # the decorator is still called). Followed literally, a decorator factory with
+                # an optional argument would make ``C(...)`` look like a call of its inner function.
+                cls = self.p.decorated_class(scope, stmt[2][1])
+                src = s.const(cls) if cls is not None else src
+            if src is not None and self.p.scopes[scope].kind == "function" and (
+                self.p.self_declaration(scope, stmt)
+            ):
+                s.edge(src, s.node(("v", self.p.scopes[scope].parent, stmt[1][2])))
+            elif src is not None:
                 self.assign(stmt[1], src, scope)
         elif tag == "R" or tag == "Y":
             src = self.expr(stmt[1], scope)
@@ -113,7 +125,7 @@ class _Compiler:
         if tag == "N":
             return self.p.load(scope, e[1])
         if tag == "C":
-            return self.s.node(("cr", self.file_no, e[1]))
+            return self.results[e[1]]
         if tag == "O":
             return None
         if tag == "U":
@@ -209,7 +221,7 @@ class _Compiler:
             kw_nodes.append((name, src if src is not None else self.empty))
         fn = self.expr(callee, scope)
         record = Site((self.file_no, i), scope, fn, tuple(arg_nodes), tuple(kw_nodes),
-                      s.node(("cr", self.file_no, i)), implicit)
+                      self.results[i], implicit)
         s.sites.append(record)
         if fn is not None:
             s.listen(fn, (CALL, record))

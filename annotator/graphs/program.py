@@ -44,6 +44,14 @@ def _names(target: tuple, out: set) -> None:
             _names(t, out)
 
 
+def _stored(target: tuple, receiver: tuple, out: set) -> None:
+    if target[0] == "A" and target[1] == receiver:
+        out.add(target[2])
+    elif target[0] == "P":
+        for t in target[1]:
+            _stored(t, receiver, out)
+
+
 class Program:
     """Static facts of the tree plus the compiler from flow statements to solver constraints."""
 
@@ -57,6 +65,8 @@ class Program:
         self.members: dict[tuple[int, str], int] = {}  # (class, name) → function scope
         self.stars: dict[str, list[str]] = {}
         self.file_of: dict[str, int] = {}
+        self.self_attrs: dict[int, set[str]] = {}
+        self.declared: set[tuple[int, str]] = set()
         for module, path in sorted(modules.items()):
             self._add_file(module, path, flows.pop(path, None) or ((), ()))
         flows.clear()  # consumed: statements are dropped file by file once compiled
@@ -79,10 +89,71 @@ class Program:
             ids.append(gid)
             if parent >= 0 and self.scopes[parent_gid].kind == "class" and kind == "function":
                 self.members[(parent_gid, qual.rpartition(".")[2])] = gid
+        for gid in ids:
+            self._note_self_attrs(gid)
         self.module_scope[module] = ids[0]
         self.stars[module] = [self._absolute(module, s[1], s[2]) for s in scopes[0][4] if s[0] == "*"]
         self.file_of[module] = len(self.file_sites)
         self.file_sites.append((len(self.file_sites), sites, ids))
+
+    def _note_self_attrs(self, gid: int) -> None:
+        """Attributes a method stores on its receiver (``self.x = ...``), kept per class."""
+        sc = self.scopes[gid]
+        if sc.kind != "function" or not sc.params or sc.parent < 0:
+            return
+        if self.scopes[sc.parent].kind != "class":
+            return
+        me = ("N", sc.params[0][0])
+        found = self.self_attrs.setdefault(sc.parent, set())
+        for stmt in sc.stmts:
+            if stmt[0] in ("=", "F", "W") and stmt[1] is not None:
+                _stored(stmt[1], me, found)
+
+    def settle_declarations(self) -> None:
+        """Attributes whose class the code declares (``x: T`` in a class, ``self.x: T = ...``).
+
+        A declared attribute is read from its declaration only: stores of other values (mocks in
+        tests, ``None`` placeholders) would otherwise pile up in the one abstract slot every
+        instance shares and make each ``obj.x.m()`` of the tree ambiguous.
+        """
+        for gid, sc in enumerate(self.scopes):
+            if sc.kind == "class":
+                for stmt in sc.stmts:
+                    if stmt[0] == "=" and stmt[1][0] == "N" and self.declares_class(gid, stmt[2]):
+                        self.declared.add((gid, stmt[1][1]))
+            elif sc.kind == "function" and sc.params and self.scopes[sc.parent].kind == "class":
+                extra = set()
+                for stmt in sc.stmts:
+                    if self.self_declaration(gid, stmt):
+                        self.declared.add((sc.parent, stmt[1][2]))
+                        extra.add(stmt[1][2])
+                cls = self.scopes[sc.parent]
+                cls.bound = cls.bound | extra
+
+    def self_declaration(self, scope: int, stmt: tuple) -> bool:
+        """Whether ``stmt`` is ``self.x: T`` in a method, with T a class of the tree."""
+        sc = self.scopes[scope]
+        if not sc.params or sc.parent < 0 or self.scopes[sc.parent].kind != "class":
+            return False
+        return (stmt[0] == "=" and stmt[1][0] == "A" and stmt[1][1] == ("N", sc.params[0][0])
+                and self.declares_class(scope, stmt[2]))
+
+    def declares_class(self, scope: int, value: tuple) -> bool:
+        """Whether an annotation value (``T``, ``T | None``) names only classes of the tree."""
+        if value[0] == "T":
+            found = self.static(scope, value[1])
+            return found is not None and found[0] == "c"
+        if value[0] == "I":
+            parts = [v for v in value[1] if v[0] != "O"]
+            return bool(parts) and all(self.declares_class(scope, v) for v in parts)
+        return False
+
+    def is_declared(self, cls: int, attr: str) -> bool:
+        return any((c, attr) in self.declared for c in self.mro(cls))
+
+    def instance_attr(self, cls: int, attr: str) -> bool:
+        """Whether some method of the class or of a base in the tree stores ``self.attr``."""
+        return any(attr in self.self_attrs.get(c, ()) for c in self.mro(cls))
 
     # -- modules and names --------------------------------------------------------------------
 
@@ -213,11 +284,12 @@ class Program:
                     continue  # a decorated class: its name is bound again below or not at all
         for stmt in self.scopes[scope].stmts:  # @dataclass class C: bound through its decorator
             if stmt[0] == "=" and stmt[1] == ("N", name) and stmt[2][0] == "C":
-                return self._decorated_class(scope, stmt[2][1])
+                return self.decorated_class(scope, stmt[2][1])
         return None
 
     def settle_classes(self) -> None:
         """Every class's MRO and outside base, read while the statements are still there."""
+        self.settle_declarations()
         for gid, sc in enumerate(self.scopes):
             if sc.kind == "class":
                 self.mro(gid)
@@ -233,7 +305,7 @@ class Program:
             self.scopes[gid].stmts = ()
         self.file_sites[file_no] = (no, tuple((site[1], site[6]) for site in sites), ids)
 
-    def _decorated_class(self, scope: int, site: int):
+    def decorated_class(self, scope: int, site: int):
         """The class under a chain of decorators (``@dataclass @other class C``), else None."""
         sites = self.file_sites[self.file_of[self.scopes[scope].module]][1]
         for _ in range(8):

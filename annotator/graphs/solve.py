@@ -232,9 +232,11 @@ class Solver:
             owner = p.lookup(val[1], attr)
             # no class body binds it: a member stored later (``Cls.x = f``) lives on the class
             self.listen(self.node(("v", owner if owner is not None else val[1], attr)), (BIND, dst, v))
-            if tag == "i" and (owner is None or p.scope_of_member(owner, attr) is None):
+            if tag == "i" and (owner is None or p.scope_of_member(owner, attr) is None) and (
+                not p.is_declared(val[1], attr)
+            ):
                 self.edge(self.node(("ia", val[1], attr)), dst)
-            if owner is None and p.ext_base(val[1]):
+            if owner is None and p.ext_base(val[1]) and not (tag == "i" and p.instance_attr(val[1], attr)):
                 self.add(dst, self.ext(f"{p.ext_base(val[1])}.{attr}"))
         elif tag == "x":
             self.add(dst, self.v(("cm", v, attr)))

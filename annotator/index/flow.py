@@ -179,7 +179,9 @@ class _Builder:
             if isinstance(node, ast.AnnAssign):
                 out.append(("=", target, self._annotation(node.annotation, scope)))
                 if node.value is not None:
-                    out.append(("=", target, self.expr(node.value, scope)))
+                    value = self.expr(node.value, scope)
+                    if not (self.scopes[scope][1] == "class" and _field_spec(node.value)):
+                        out.append(("=", target, value))
             else:
                 self.expr(node.value, scope)
                 out.append(("=", target, _UNKNOWN))
@@ -370,6 +372,14 @@ class _Builder:
             return ("M", self.uid, ((None, self.expr(node.value, scope)),))
         kind = "set" if isinstance(node, ast.SetComp) else "list"
         return ("L", kind, self.uid, (self.expr(node.elt, scope),))
+
+
+def _field_spec(node) -> bool:
+    """``field(...)``/``Field(...)`` in a class body describes a dataclass field, not its value."""
+    if not isinstance(node, ast.Call):
+        return False
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    return name in ("field", "Field", "PrivateAttr")
 
 
 def _params(args: ast.arguments) -> tuple:
