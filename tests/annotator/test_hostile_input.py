@@ -225,7 +225,21 @@ def test_very_deep_document_tree_is_walked(tmp_path: Path, monkeypatch: pytest.M
         os.chdir("d")
     Path("note.md").write_text("x", "utf-8")
     os.chdir(tmp_path)
-    assert [p.name for p in iter_documents([deep])] == ["note.md"]
+    try:
+        assert [p.name for p in iter_documents([deep])] == ["note.md"]
+    finally:
+        _remove_deep(deep)
+
+
+def _remove_deep(top: Path) -> None:
+    """Delete the deep tree bottom-up without recursion (shutil.rmtree, and so pytest's own
+    clean-up of old temporary directories, would hit the recursion limit on it)."""
+    dirs = [top]
+    while (dirs[-1] / "d").is_dir():
+        dirs.append(dirs[-1] / "d")
+    (dirs[-1] / "note.md").unlink()
+    for d in reversed(dirs):
+        os.rmdir(d)
 
 
 def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
