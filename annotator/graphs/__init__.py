@@ -168,12 +168,11 @@ class CallGraph:
         }
 
 
-def call_graph(files: Mapping[str, FileIndex], flows: dict[str, tuple]) -> CallGraph:
+def call_graph(files: Mapping[str, FileIndex], flows: Mapping[str, bytes]) -> CallGraph:
     """The whole program's call graph from the index and each file's value flow.
 
-    ``flows`` is :meth:`annotator.index.SymbolIndex.load_flows`' result (path → flow). It is
-    consumed (left empty): each file's flow is dropped once compiled into constraints, which
-    keeps the peak memory of a vLLM-sized tree near the solver's own.
+    ``flows`` is :meth:`annotator.index.SymbolIndex.load_flows`' result (path → marshalled
+    flow); :func:`annotator.graphs.stored.tree_call_graph` wraps both and caches the result.
     """
     from annotator.graphs import callgraph
 

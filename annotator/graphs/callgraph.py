@@ -26,8 +26,8 @@ from annotator.records import FileIndex
 MAX_TARGETS = 4  # a site naming more definitions of the tree than this is ambiguous
 
 
-def program_of(files: Mapping[str, FileIndex], flows: dict[str, tuple]) -> Program:
-    """The program of a tree, its constraints compiled; ``flows`` is consumed (left empty)."""
+def program_of(files: Mapping[str, FileIndex], flows: Mapping[str, bytes]) -> Program:
+    """The program of a tree (``flows``: path → marshalled flow), its constraints compiled."""
     table = ModuleTable.of(files)
     modules = {m: p for m, p in table.paths.items() if files[p].module == m}
     program = Program(modules, flows, table.packages)

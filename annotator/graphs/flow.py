@@ -21,9 +21,12 @@ def compile_program(p: Program) -> None:
     """Add the constraints of every scope and call site of the program to its solver."""
     p.settle_classes()
     compiler = _Compiler(p)
-    for file_no, sites, ids in list(p.file_sites):
+    for file_no, _, ids in list(p.file_sites):
+        scopes, sites = p.flow_of(file_no)
+        for gid, scope in zip(ids, scopes):
+            p.scopes[gid].stmts = scope[4]
         compiler.file(file_no, sites, ids)
-        p.release(file_no)
+        p.release(file_no, sites)
 
 
 class _Compiler:

@@ -10,7 +10,8 @@ statement becomes constraints of the :class:`~annotator.graphs.solve.Solver`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, MutableMapping
+import marshal
+from collections.abc import Mapping
 
 from annotator.graphs.solve import (ATTR, CALL, ELEM, INST, ITER, SLOT, STORE, STORE_ELEM,
                                     STORE_SLOT, UNK, WITH, Site, Solver)
@@ -44,6 +45,11 @@ def _names(target: tuple, out: set) -> None:
             _names(t, out)
 
 
+def _decode(blob: bytes | None) -> tuple:
+    flow = marshal.loads(blob) if blob else None
+    return flow if isinstance(flow, tuple) and len(flow) == 2 else ((), ())
+
+
 def _stored(target: tuple, receiver: tuple, out: set) -> None:
     if target[0] == "A" and target[1] == receiver:
         out.add(target[2])
@@ -55,9 +61,14 @@ def _stored(target: tuple, receiver: tuple, out: set) -> None:
 class Program:
     """Static facts of the tree plus the compiler from flow statements to solver constraints."""
 
-    def __init__(self, modules: Mapping[str, str], flows: MutableMapping[str, tuple],
+    def __init__(self, modules: Mapping[str, str], flows: Mapping[str, bytes],
                  packages: frozenset[str]) -> None:
-        """Scopes of every module; ``flows`` (path → flow) is consumed, left empty."""
+        """Scopes of every module; ``flows`` maps each path to its marshalled flow.
+
+        Only what the static questions need stays decoded (module and class statements, the
+        decorator sites); function bodies are decoded again, one file at a time, when compiled
+        (:meth:`flow_of`), which keeps the peak memory of a vLLM-sized tree under a gigabyte.
+        """
         self.scopes: list[Scope] = []
         self.module_scope: dict[str, int] = {}
         self.packages = packages
@@ -67,9 +78,14 @@ class Program:
         self.file_of: dict[str, int] = {}
         self.self_attrs: dict[int, set[str]] = {}
         self.declared: set[tuple[int, str]] = set()
+        self.self_declared: set[tuple[int, str]] = set()  # (method, attr): ``self.attr: T``
+        self._self_candidates: list[tuple[int, str, tuple]] = []
+        self.blobs: list[bytes | None] = []
+        self.dec_sites: list[dict[int, tuple]] = []  # per file: decorator site → its argument
         for module, path in sorted(modules.items()):
-            self._add_file(module, path, flows.pop(path, None) or ((), ()))
-        flows.clear()  # consumed: statements are dropped file by file once compiled
+            blob = flows.get(path)
+            self.blobs.append(blob)
+            self._add_file(module, path, _decode(blob))
         self._mro: dict[int, list[int]] = {}
         self._ext: dict[int, str | None] = {}
         self._loads: dict[tuple, int | None] = {}
@@ -94,7 +110,16 @@ class Program:
         self.module_scope[module] = ids[0]
         self.stars[module] = [self._absolute(module, s[1], s[2]) for s in scopes[0][4] if s[0] == "*"]
         self.file_of[module] = len(self.file_sites)
-        self.file_sites.append((len(self.file_sites), sites, ids))
+        self.file_sites.append((len(self.file_sites), (), ids))
+        self.dec_sites.append({i: site[3][0] for i, site in enumerate(sites)
+                               if site[5] == "dec" and site[3]})
+        for gid in ids:
+            if self.scopes[gid].kind in ("function", "lambda"):
+                self.scopes[gid].stmts = ()  # decoded again when the file is compiled
+
+    def flow_of(self, file_no: int) -> tuple:
+        """The decoded flow of one file (scopes, sites), for compiling it."""
+        return _decode(self.blobs[file_no])
 
     def _note_self_attrs(self, gid: int) -> None:
         """Attributes a method stores on its receiver (``self.x = ...``), kept per class."""
@@ -108,6 +133,8 @@ class Program:
         for stmt in sc.stmts:
             if stmt[0] in ("=", "F", "W") and stmt[1] is not None:
                 _stored(stmt[1], me, found)
+                if stmt[0] == "=" and stmt[1][0] == "A" and stmt[1][1] == me and stmt[2][0] in "TI":
+                    self._self_candidates.append((gid, stmt[1][2], stmt[2]))
 
     def settle_declarations(self) -> None:
         """Attributes whose class the code declares (``x: T`` in a class, ``self.x: T = ...``).
@@ -121,22 +148,19 @@ class Program:
                 for stmt in sc.stmts:
                     if stmt[0] == "=" and stmt[1][0] == "N" and self.declares_class(gid, stmt[2]):
                         self.declared.add((gid, stmt[1][1]))
-            elif sc.kind == "function" and sc.params and self.scopes[sc.parent].kind == "class":
-                extra = set()
-                for stmt in sc.stmts:
-                    if self.self_declaration(gid, stmt):
-                        self.declared.add((sc.parent, stmt[1][2]))
-                        extra.add(stmt[1][2])
-                cls = self.scopes[sc.parent]
-                cls.bound = cls.bound | extra
+        for method, attr, value in self._self_candidates:
+            if self.declares_class(method, value):
+                cls = self.scopes[method].parent
+                self.declared.add((cls, attr))
+                self.self_declared.add((method, attr))
+                self.scopes[cls].bound = self.scopes[cls].bound | {attr}
 
     def self_declaration(self, scope: int, stmt: tuple) -> bool:
         """Whether ``stmt`` is ``self.x: T`` in a method, with T a class of the tree."""
-        sc = self.scopes[scope]
-        if not sc.params or sc.parent < 0 or self.scopes[sc.parent].kind != "class":
+        if stmt[0] != "=" or stmt[1][0] != "A" or (scope, stmt[1][2]) not in self.self_declared:
             return False
-        return (stmt[0] == "=" and stmt[1][0] == "A" and stmt[1][1] == ("N", sc.params[0][0])
-                and self.declares_class(scope, stmt[2]))
+        sc = self.scopes[scope]
+        return stmt[1][1] == ("N", sc.params[0][0]) and stmt[2][0] in "TI"
 
     def declares_class(self, scope: int, value: tuple) -> bool:
         """Whether an annotation value (``T``, ``T | None``) names only classes of the tree."""
@@ -295,23 +319,21 @@ class Program:
                 self.mro(gid)
                 self.ext_base(gid)
 
-    def release(self, file_no: int) -> None:
-        """Drop one file's statements and keep only (line, text) of its sites, once compiled.
-
-        The statements are most of the program's memory and nothing reads them again.
-        """
-        no, sites, ids = self.file_sites[file_no]
+    def release(self, file_no: int, sites: tuple) -> None:
+        """Drop one file's statements and keep only (line, text) of its sites, once compiled."""
+        no, _, ids = self.file_sites[file_no]
         for gid in ids:
             self.scopes[gid].stmts = ()
         self.file_sites[file_no] = (no, tuple((site[1], site[6]) for site in sites), ids)
+        self.blobs[file_no] = None
 
     def decorated_class(self, scope: int, site: int):
         """The class under a chain of decorators (``@dataclass @other class C``), else None."""
-        sites = self.file_sites[self.file_of[self.scopes[scope].module]][1]
+        decs = self.dec_sites[self.file_of[self.scopes[scope].module]]
         for _ in range(8):
-            if site >= len(sites) or sites[site][5] != "dec" or not sites[site][3]:
+            arg = decs.get(site)
+            if arg is None:
                 return None
-            arg = sites[site][3][0]
             if arg[0] == "D":
                 gid = self._gid(scope, arg[1])
                 return ("c", gid) if self.scopes[gid].kind == "class" else None

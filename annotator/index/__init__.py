@@ -245,8 +245,8 @@ class SymbolIndex:
             self._seconds += time.perf_counter() - started
         return {p: self._files[p] for p in every}
 
-    def load_flows(self) -> dict[str, tuple]:
-        """The value flow of every ``.py`` file (path → flow tuple, :mod:`annotator.index.flow`).
+    def load_flows(self) -> dict[str, bytes]:
+        """The value flow of every ``.py`` file (path → marshalled flow, :mod:`annotator.index.flow`).
 
         Kept out of :meth:`load_all`: only the call graph needs it, and it is several times the
         size of the index. Cached by content hash in its own pack beside the index's.

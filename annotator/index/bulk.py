@@ -64,8 +64,10 @@ def load_flows(
     jobs: int,
     progress: Progress | None,
     pool_threshold: int,
-) -> dict[str, tuple]:
-    """The value flow of each file (path → flow tuple), from the flow pack or extracted now.
+) -> dict[str, bytes]:
+    """The value flow of each file (path → marshalled flow), from the flow pack or extracted now.
+
+    Left marshalled: the call graph decodes one file at a time, which bounds its memory.
 
     ``digests`` (path → sha256, as the index knows them) key the pack, so a warm call reads one
     file; files the pack lacks are extracted in the pool like a cold index.
@@ -78,8 +80,7 @@ def load_flows(
         blobs[path], fresh_digests[path] = blob, digest
     if todo:
         cache.write_pack({fresh_digests[p]: blobs[p] for p in digests}, cache.flow_pack_path)
-    with index_cache.gc_paused():
-        return {p: marshal.loads(blobs[p]) for p in sorted(digests)}
+    return {p: blobs[p] for p in sorted(digests)}
 
 
 def read_source(root: Path, path: str) -> bytes:
