@@ -328,7 +328,7 @@ class Solver:
         """Positional, keyword, ``*`` and ``**`` arguments into the parameters of ``func``."""
         params = self.p.params(func)
         positional = [n for n, role in params if role == "p"]
-        named = {n for n, role in params if role in ("p", "k")}
+        named = [n for n, role in params if role in ("p", "k")]  # a list: order must not vary
         star = next((n for n, role in params if role == "*"), None)
         dstar = next((n for n, role in params if role == "**"), None)
         i = 0
