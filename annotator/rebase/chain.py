@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -266,9 +267,15 @@ def release_chain(
         release = listed[version]
         if not release.sha256:
             raise FetchError(f"{release.url}: the index gives no sha256 for this sdist; refusing it")
-        dest = cache_dir / "trees" / f"{package}-{version}"
-        fetch.materialise(release, release.sha256, None, dest, cache_dir, progress, limits)
-        trees.append(Tree(version, release.sha256, dest))
+        trees.append(Tree(version, release.sha256, cache_dir / "trees" / f"{package}-{version}"))
+
+    def materialise(tree: Tree) -> None:
+        release = listed[tree.version]
+        fetch.materialise(release, release.sha256, None, tree.root, cache_dir, progress, limits)
+
+    # unpacking is mostly zlib and file writes, which release the GIL: two at a time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(materialise, trees[1:]))
     return trees, listed[target]
 
 

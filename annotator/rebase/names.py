@@ -47,6 +47,7 @@ class NameTable:
         self._sources: dict[str, bytes] | None = None
         self._blob: bytes | None = None
         self._starts: list[int] = []
+        self._found: dict[bytes, list[str]] = {}
         self._defs: dict[str, list[str]] | None = None
         self._tokens: dict[str, list[str]] | None = None
         self._token_sets: dict[str, frozenset[str]] = {}
@@ -60,6 +61,8 @@ class NameTable:
 
     def _files_with(self, word: bytes) -> list[str]:
         """Files holding ``word`` as a whole identifier: one scan of all sources joined together."""
+        if word in self._found:
+            return self._found[word]
         if self._blob is None:
             self._blob = b"\0".join(self.sources.values())
             start, self._starts = 0, []
@@ -76,6 +79,7 @@ class NameTable:
                 pos = blob.find(word, starts[k + 1] if k + 1 < len(starts) else len(blob))
             else:
                 pos = blob.find(word, pos + 1)
+        self._found[word] = found
         return found
 
     def defs(self) -> dict[str, list[str]]:
@@ -88,9 +92,9 @@ class NameTable:
             self._defs = table
         return self._defs
 
-    def sharing_tokens(self, name: str, common: int = 3000) -> set[str]:
-        """Defined names that share a name token with ``name`` (tokens shared by more than
-        ``common`` names, like ``get``, do not count on their own)."""
+    def sharing_tokens(self, name: str, common: int = 400) -> set[str]:
+        """Defined names that share a name token with ``name``; tokens shared by more than
+        ``common`` names (``get``, ``apply``) count only when ``name`` has no rarer one."""
         if self._tokens is None:
             table: dict[str, list[str]] = {}
             for other in self.defs():
@@ -98,10 +102,10 @@ class NameTable:
                 for t in self._token_sets[other]:
                     table.setdefault(t, []).append(other)
             self._tokens = table
+        lists = sorted((self._tokens.get(t, []) for t in tokens(name)), key=len)
         found: set[str] = set()
-        for t in tokens(name):
-            names = self._tokens.get(t, ())
-            if len(names) <= common:
+        for names in lists:
+            if len(names) <= common or not found:
                 found.update(names)
         return found
 

@@ -75,6 +75,8 @@ def entry(r: Rebased, old: TreeView, new: TreeView) -> list[str]:
     for e in r.evidence:
         lines.append(f"- evidence: {_md(e)}")
     label = "other pieces" if r.status == "split" else "candidates"
+    if r.new is None and r.release and r.candidates:
+        lines.append(f"- candidates are places in {r.release}, the release the name went in")
     for i, c in enumerate(r.candidates, 1):
         lines.append(f"- {label} {i}: {_md(c)}")
     diff = review_diff(r, old, new)

@@ -250,14 +250,14 @@ class SuccessorFinder:
 
     def _similar_names(self, name: str) -> list[str]:
         scored = []
-        mine, low = self.new_names.token_set(name), name.lower()
+        mine, m = self.new_names.token_set(name), SequenceMatcher(None, "", name.lower(), autojunk=False)
         for other in self.new_names.sharing_tokens(name):
             theirs = self.new_names.token_set(other)
             jaccard = len(mine & theirs) / len(mine | theirs)
             if other == name:
                 continue
             if jaccard < 0.5:
-                m = SequenceMatcher(None, low, other.lower())
+                m.set_seq1(other.lower())  # the old name stays the second sequence: its table is built once
                 if m.real_quick_ratio() < 0.5 or m.quick_ratio() < 0.5:
                     continue
                 jaccard = max(jaccard, m.ratio())
@@ -287,9 +287,14 @@ class SuccessorFinder:
 
     def _newly_used(self, name: str, callers: list[str]) -> int:
         """Callers of the old name that mention ``name`` now and did not before: the call moved."""
-        word = re.compile(rb"(?<!\w)" + re.escape(name.encode("ascii", "replace")) + rb"(?!\w)")
+        raw = name.encode("ascii", "replace")
+        word = re.compile(rb"(?<!\w)" + re.escape(raw) + rb"(?!\w)")
         old, new = self.old_names.sources, self.new_names.sources
-        return sum(1 for f in callers if word.search(new.get(f, b"")) and not word.search(old.get(f, b"")))
+
+        def uses(data: bytes) -> bool:
+            return raw in data and word.search(data) is not None
+
+        return sum(1 for f in callers if uses(new.get(f, b"")) and not uses(old.get(f, b"")))
 
     def _body(self, view: TreeView, path: str, s: Symbol) -> _Body:
         key = (view.version + ":" + path, s)
