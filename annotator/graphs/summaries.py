@@ -6,7 +6,8 @@ A builtin such as ``map(f, xs)`` calls ``f``; ``sorted(xs, key=k)`` calls ``k``;
 Everything else outside the tree is opaque: an edge to its dotted name and a result that is
 itself outside the tree (``torch.cat()``), never unknown — what an external call returns is
 not ours to resolve. A decorator from outside (``@functools.cache``, ``@torch.inference_mode()``)
-is taken to return the function it wraps, which is what nearly all of them do.
+is taken to return the function it wraps, which is what nearly all of them do; so are a few
+known wrappers called as plain functions (``functools.lru_cache()(f)``, ``torch.compile(f)``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from annotator.graphs.solve import CALL, ELEM, ITER, SLOT, SUPER, TYPE, Site, So
 
 _COPIES = {"builtins.list": "list", "builtins.tuple": "tuple", "builtins.set": "set",
            "builtins.frozenset": "set", "builtins.reversed": "list", "builtins.sorted": "list",
-           "builtins.iter": "list", "collections.deque": "list"}
+           "builtins.iter": "list", "collections.deque": "list", "itertools.islice": "list",
+           "copy.copy": "list"}
+# Calls that return a wrapper running the function they are given (whatever the call site).
+_WRAPPERS = frozenset({"functools.lru_cache", "functools.lru_cache()", "functools.cache",
+                       "functools.wraps()", "functools.cached_property", "torch.compile",
+                       "torch.compile()", "torch.no_grad()", "torch.inference_mode()",
+                       "contextlib.contextmanager", "contextlib.asynccontextmanager"})
 _ADDS = frozenset({"append", "add", "appendleft", "put", "put_nowait", "push"})
 _EXTENDS = frozenset({"extend", "extendleft", "update"})
 _READS = frozenset({"get", "pop", "popleft", "popitem", "setdefault", "get_nowait", "__getitem__"})
@@ -26,7 +33,7 @@ def external_call(s: Solver, site: Site, dotted: str) -> None:
     """The effect of calling ``dotted`` (outside the tree) at ``site``."""
     site.hit(dotted)
     first = site.args[0] if site.args and not isinstance(site.args[0], tuple) else None
-    if site.implicit == "dec":
+    if site.implicit == "dec" or (dotted in _WRAPPERS and first is not None):
         if first is not None:
             s.edge(first, site.result)
         return
