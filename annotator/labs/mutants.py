@@ -87,7 +87,7 @@ def apply_mutant(lab: Lab, mutant: Mutant) -> str:
         if count != 1:
             raise LabError(f"{where}: edit text found {count} times in the solution, need exactly 1: {old[:60]!r}")
         at = source.index(old)
-        first, last = source.count("\n", 0, at) + 1, source.count("\n", 0, at + len(old)) + 1
+        first, last = source.count("\n", 0, at) + 1, source.count("\n", 0, at + len(old.rstrip("\n"))) + 1
         if not any(lo <= first and last <= hi for lo, hi in spans):
             raise LabError(f"{where}: edit at line {first} is outside the lab's functions {', '.join(lab.functions)}")
         source = source.replace(old, new)

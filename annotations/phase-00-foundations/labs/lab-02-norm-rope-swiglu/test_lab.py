@@ -28,6 +28,14 @@ def test_rmsnorm_matches_float64_formula_and_is_scale_invariant():
     torch.testing.assert_close(norm(3 * x), out, atol=1e-5, rtol=1e-5)
 
 
+def test_rmsnorm_eps_sits_inside_the_root():
+    """With a large eps the result is x / sqrt(mean(x^2) + eps) * w, and a zero vector stays zero."""
+    norm = impl.RMSNorm(4, eps=0.5)
+    x = torch.tensor([[1.0, -2.0, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    want = x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 0.5)
+    torch.testing.assert_close(norm(x), want * norm.weight)
+
+
 def test_rmsnorm_float16_does_not_overflow():
     """Float16 inputs near 1000 (squares beyond float16's range) still normalise correctly."""
     norm = impl.RMSNorm(8).half()

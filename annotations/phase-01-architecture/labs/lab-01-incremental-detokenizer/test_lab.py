@@ -61,3 +61,19 @@ def test_stop_string_search():
     assert impl.check_stop_strings("abc STOP", 2, ["STOP"], True) == ("STOP", 8)
     assert impl.check_stop_strings("STOP and more", 5, ["STOP"], False) is None
     assert impl.check_stop_strings("anything", 0, ["any"], False) is None
+    assert impl.check_stop_strings("ab STOP x END", 13, ["END", "STOP"], False) == ("STOP", 3)
+
+
+def test_each_step_decodes_a_bounded_window():
+    """After many tokens, each decode call still sees only a few ids: the offsets advance."""
+    calls: list[int] = []
+
+    class Spy(ByteTokenizer):
+        def decode(self, ids):
+            calls.append(len(ids))
+            return super().decode(ids)
+
+    detok = impl.IncrementalDetokenizer(Spy())
+    text = "plain ascii text that is long enough " * 4
+    assert "".join(stream(detok, list(text.encode()))) == text
+    assert max(calls[-20:]) <= 8

@@ -73,3 +73,34 @@ def test_unknown_ids_are_ignored():
     """An EngineCoreOutput for a request the processor does not track produces nothing."""
     proc = impl.OutputProcessor()
     assert proc.process_outputs([EngineCoreOutput("ghost", (1,))]) == []
+
+
+def test_finished_output_releases_the_held_back_text():
+    """A request that finishes while its text ends in a stop-string prefix still gets that text."""
+    outs = drive(make(RequestOutputKind.CUMULATIVE, stop=("STOP",)), "abST")
+    assert outs[-1].finished and outs[-1].outputs[0].text == "abST"
+
+
+def test_samples_of_one_request_are_aggregated_by_the_parent():
+    """n=2, FINAL_ONLY: nothing until both samples finish, then one output under the user's id."""
+    from minivllm.engine.parallel_sampling import ParentRequest
+
+    params = SamplingParams(n=2, max_tokens=5, output_kind=RequestOutputKind.FINAL_ONLY)
+    parent = ParentRequest("p", params)
+    proc = impl.OutputProcessor()
+    children = []
+    for i in range(2):
+        rid, child_params = parent.get_child_info(i)
+        child = Request(rid, [1, 2], child_params, detokenizer=IncrementalDetokenizer(ByteTokenizer()))
+        proc.add_request(child, prompt="hi", parent=parent, index=i)
+        children.append(child)
+    got = []
+    for child, b in zip(children, b"xy"):
+        child.append_output_token_ids((b,))
+        child.detokenizer.update((b,))
+        child.status = RequestStatus.FINISHED_LENGTH_CAPPED
+        got.append(proc.process_outputs([EngineCoreOutput(child.request_id, (b,), None, child.get_finished_reason(), None)]))
+    assert got[0] == []
+    (out,) = got[1]
+    assert out.request_id == "p" and out.finished
+    assert sorted(c.text for c in out.outputs) == ["x", "y"]

@@ -86,3 +86,14 @@ def test_lookahead_reserves_blocks():
     new = mgr.allocate_slots(r, 5, num_lookahead_tokens=4)
     assert new is not None and len(mgr.get_block_ids("r")) == 3
     assert r.num_computed_tokens == 0
+
+
+def test_hit_stops_at_the_first_evicted_block():
+    """If a prefix's middle block was evicted, the hit ends before it even though later blocks remain."""
+    mgr = impl.KVCacheManager(16, BS)
+    a = request("a", list(range(13)))
+    prefill(mgr, a)
+    mgr.free(a)
+    del mgr.block_pool.cached_block_hash_to_block[a.block_hashes[1]]  # as if block 1 alone were evicted
+    hits, n = mgr.get_computed_blocks(request("b", list(range(13))))
+    assert n == 4 and len(hits) == 1

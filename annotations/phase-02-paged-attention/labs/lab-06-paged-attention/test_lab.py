@@ -109,7 +109,7 @@ def _random_step(seed: int):
     work = []
     for r in range(n_req):
         total = int(torch.randint(2, 20, (1,), generator=g))
-        new = int(torch.randint(1, total + 1, (1,), generator=g)) if r % 2 else 1
+        new = int(torch.randint(2, total + 1, (1,), generator=g)) if r % 2 else 1  # odd: a multi-query chunk
         if total > new:
             run.step([(f"r{r}", qkv(total - new, g))])
         work.append((f"r{r}", qkv(new, g)))

@@ -40,6 +40,8 @@ def test_hand_worked_batch():
     assert inputs.positions.tolist() == [7, 0, 1, 2, 3, 4, 4, 5, 6]
     assert list(inputs.sampling_rows) == [0, 2]
     assert inputs.logits_indices.tolist() == [0, 8]
+    md = inputs.attn_metadata
+    assert md.seq_lens.tolist() == [8, 5, 7] and md.query_start_loc.tolist() == [0, 1, 6, 9]
 
 
 def test_positions_equal_a_token_loop():

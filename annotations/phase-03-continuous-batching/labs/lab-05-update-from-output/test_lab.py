@@ -109,3 +109,18 @@ def test_batch_to_completion_matches_alone():
             finished += [out.request_id] if out.finished else []
     assert got == {rid: alone(p, 10) for rid, p in prompts.items()}
     assert sorted(finished) == sorted(prompts)
+
+
+def test_rejected_drafts_are_rolled_back():
+    """Two drafts, the first accepted: the computed count keeps the accepted draft only."""
+    s = setup()
+    r = request("r", [1, 2, 3, 4, 5])
+    s.add_request(r)
+    so = s.schedule()
+    s.update_from_output(so, output(so, {"r": (6,)}))
+    r.spec_token_ids = [7, 8]
+    so = s.schedule()
+    assert so.spec_tokens(0) == (7, 8) and r.num_computed_tokens == 8
+    (out,) = s.update_from_output(so, output(so, {"r": (7, 30)}))  # 7 accepted, 8 rejected, 30 the bonus
+    assert out.new_token_ids == (7, 30)
+    assert r.num_computed_tokens == 7 and r.num_tokens == 8

@@ -45,6 +45,18 @@ def test_chunks_read_only_what_the_tiles_need(monkeypatch):
         assert c.block_ids.tolist() == table[: c.num_tiles, j : j + 1].tolist()
 
 
+def test_last_chunk_narrows_and_windows_skip_early_chunks(monkeypatch):
+    """A padded table is not read past the longest tile's blocks; a window starts at its first visible chunk."""
+    monkeypatch.setattr(impl, "KEY_CHUNK", 4 * BS)
+    table = torch.arange(1, 9)[None, :]  # 8 columns, the tile needs 2
+    (chunk,) = impl.key_chunks(table, torch.tensor([[5]]), torch.tensor([6]), BS, 0, None)
+    assert chunk.block_ids.tolist() == [[1, 2]]
+    monkeypatch.setattr(impl, "KEY_CHUNK", BS)
+    table, pos, num_keys = _decode_tiles([40, 33])
+    chunks = impl.key_chunks(table, pos, num_keys, BS, 29, 4)
+    assert len(chunks) == 3 and chunks[0].block_ids.tolist() == table[:, 7:8].tolist()
+
+
 def test_chunk_masks_are_exactly_causal_and_windowed(monkeypatch):
     """Over all chunks, each query sees exactly keys p - window < k <= p, each once; the last chunk is narrowed."""
     monkeypatch.setattr(impl, "KEY_CHUNK", 2 * BS)
