@@ -339,8 +339,9 @@ class SuccessorFinder:
                           "place": place, "callers": reach})
         fresh = self._fresh(p, s)
         if not fresh:  # a look-alike that coexisted with the old one takes over only with its callers
-            score *= STALE_FACTOR if reach == 0 and not near_home else 0.9
-            evidence.append("already there before")
+            replaced = not self.new.has(path)  # or when the old file is gone: a parallel version took over
+            score *= STALE_FACTOR if reach == 0 and not near_home and not replaced else 0.9
+            evidence.append("already there before" + ("; the old file is gone" if replaced else ""))
         return Candidate(p, s, min(score, 1.0), tuple(evidence), fresh, coverage, covered, reach)
 
     def _place(self, path: str, sym: Symbol, p: str, s: Symbol, why: list[str]) -> float:
@@ -351,6 +352,9 @@ class SuccessorFinder:
             return 0.75
         if p == path:
             return 0.5
+        tail = _common_tail(p, path)
+        if tail >= 2:
+            return min(0.75, 0.25 * tail)
         return 0.25 if p.rpartition("/")[0] == path.rpartition("/")[0] else 0.0
 
 
@@ -370,6 +374,15 @@ def _replace(c: Candidate, **changes) -> Candidate:
     from dataclasses import replace
 
     return replace(c, **changes)
+
+
+def _common_tail(a: str, b: str) -> int:
+    """How many trailing path components two paths share (``sample/x/interface.py``: 3)."""
+    pa, pb = a.split("/"), b.split("/")
+    k = 0
+    while k < min(len(pa), len(pb)) and pa[-1 - k] == pb[-1 - k]:
+        k += 1
+    return k
 
 
 def _package(path: str) -> str:
