@@ -171,11 +171,11 @@ class Solver:
                 self.edge(l[1], field)
         elif op == ELEM:
             self._element(v, val, l[1])
-        elif op == SLOT:
-            if tag == "x":
-                key = ("sl", v, l[2])
-                self.edge(self._nid[key] if key in self._nid else self.elem(v), l[1])
-            else:
+        elif op == SLOT:  # (SLOT, dst, key[, exact]): exact reads no other element
+            key = ("sl", v, l[2])
+            if tag == "x" and key in self._nid:
+                self.edge(self._nid[key], l[1])
+            elif len(l) == 3:
                 self._element(v, val, l[1])
         elif op == STORE_ELEM:
             if tag == "x":
@@ -347,9 +347,9 @@ class Solver:
                 self.edge(arg, self._rest(func, star))
             i += 1
         for name, arg in site.kwargs:
-            if name is None:  # **mapping: each named parameter reads its key
+            if name is None:  # **mapping: each named parameter reads its own key, nothing else
                 for param in named:
-                    self.listen(arg, (SLOT, self.node(("v", func, param)), param))
+                    self.listen(arg, (SLOT, self.node(("v", func, param)), param, True))
             elif name in named:
                 self.edge(arg, self.node(("v", func, name)))
             elif dstar is not None:

@@ -16,13 +16,13 @@ from annotator.graphs.solve import CALL, ELEM, ITER, SLOT, SUPER, TYPE, Site, So
 
 _COPIES = {"builtins.list": "list", "builtins.tuple": "tuple", "builtins.set": "set",
            "builtins.frozenset": "set", "builtins.reversed": "list", "builtins.sorted": "list",
-           "builtins.iter": "list", "collections.deque": "list", "itertools.islice": "list",
-           "copy.copy": "list"}
+           "builtins.iter": "list", "collections.deque": "list", "itertools.islice": "list"}
 # Calls that return a wrapper running the function they are given (whatever the call site).
 _WRAPPERS = frozenset({"functools.lru_cache", "functools.lru_cache()", "functools.cache",
                        "functools.wraps()", "functools.cached_property", "torch.compile",
                        "torch.compile()", "torch.no_grad()", "torch.inference_mode()",
-                       "contextlib.contextmanager", "contextlib.asynccontextmanager"})
+                       "contextlib.contextmanager", "contextlib.asynccontextmanager",
+                       "copy.copy", "copy.deepcopy"})  # (a copy is of the same classes)
 _ADDS = frozenset({"append", "add", "appendleft", "put", "put_nowait", "push"})
 _EXTENDS = frozenset({"extend", "extendleft", "update"})
 _READS = frozenset({"get", "pop", "popleft", "popitem", "setdefault", "get_nowait", "__getitem__"})
