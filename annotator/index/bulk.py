@@ -192,9 +192,16 @@ def flow_chunk(root: str, paths: list[str]) -> list[tuple[str, str, bytes]]:
     with index_cache.gc_paused():
         for path in paths:
             data = read_source(root, path)
-            flow = index_flow.extract_flow(data)
-            out.append((path, hashlib.sha256(data).hexdigest(), marshal.dumps(flow)))
+            out.append((path, hashlib.sha256(data).hexdigest(), _dump_flow(data)))
     return out
+
+
+def _dump_flow(data: bytes) -> bytes:
+    """One file's marshalled flow; a file nested too deeply to marshal gets an empty flow."""
+    try:
+        return marshal.dumps(index_flow.extract_flow(data))
+    except (ValueError, RecursionError):
+        return marshal.dumps(((), ()))
 
 
 def _parse_one(root: str, path: str) -> tuple[str, str, bytes]:

@@ -137,3 +137,18 @@ def test_two_cold_builds_write_byte_identical_packs(tmp_path: Path):
     index_bulk.load(root, paths, one, 2, None, 0)
     index_bulk.load(root, paths, two, 1, None, 10**6)
     assert one.pack_path.read_bytes() == two.pack_path.read_bytes()
+
+
+def test_flows_survive_a_file_nested_too_deeply(tmp_path: Path):
+    """A pathological file gets an empty flow; the other files' flows are extracted as usual."""
+    import marshal
+
+    root = tmp_path / "t"
+    make_tree(root, 2)
+    (root / "p" / "deep.py").write_text("x = " + "[" * 900 + "1" + "]" * 900 + "\n")
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
+    digests = index_bulk.hash_files(root, paths)
+    flows = index_bulk.load_flows(root, digests, Cache(tmp_path / "c", root), 1, None, 100)
+    assert marshal.loads(flows["p/deep.py"]) == ((), ())
+    scopes, sites = marshal.loads(flows["p/m00.py"])
+    assert [s[0] for s in scopes] == ["", "C0", "C0.m"] and sites[0][6] == "os.f"
