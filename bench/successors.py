@@ -11,8 +11,8 @@ what the tool did, then:
 * wrong re-anchorings: anchors moved to anything else (the goal is none);
 * removed left alone: removed symbols whose anchors were not moved (and how many say ``removed``).
 
-Usage: ``python bench/successors.py [--json FILE] [--min-confidence X]`` (``--json`` scores a saved
-rebase output instead of running one).
+Usage: ``python bench/successors.py [--json FILE] [--min-confidence X] [--via all|none]`` (``--json``
+scores a saved rebase output instead of running one; ``--via none`` scores the direct rebase).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TRUTH = Path(__file__).with_name("successors_truth.toml")
 
 
-def rebase_records(to: str, min_confidence: float | None) -> tuple[list[dict], float]:
+def rebase_records(to: str, min_confidence: float | None, via: str) -> tuple[list[dict], float]:
     """The rebase JSON of this repository's own documents, and the seconds it took."""
-    cmd = [sys.executable, "-m", "annotator", "rebase", "--to", to, "--dry-run", "--format", "json"]
+    cmd = [sys.executable, "-m", "annotator", "rebase", "--to", to, "--via", via, "--dry-run", "--format", "json"]
     if min_confidence is not None:
         cmd += ["--min-confidence", str(min_confidence)]
     started = time.perf_counter()
@@ -101,13 +101,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="score this saved `rebase --format json` output")
     parser.add_argument("--to", default="0.34.0")
     parser.add_argument("--min-confidence", type=float, default=None)
+    parser.add_argument("--via", default="all", help="all (the release chain, default) or none (direct)")
     args = parser.parse_args()
     cases = tomllib.loads(TRUTH.read_text("utf-8"))["case"]
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; {len(cases)} cases")
     if args.json:
         records, seconds = json.loads(args.json.read_text("utf-8")), 0.0
     else:
-        records, seconds = rebase_records(args.to, args.min_confidence)
+        records, seconds = rebase_records(args.to, args.min_confidence, args.via)
     n = score(cases, records)
     v, r = max(n["vanished"], 1), max(n["removed"], 1)
     print(f"vanished symbols: {n['vanished']}; re-anchored to the successor: {n['right']} ({n['right'] / v:.0%}); "

@@ -15,7 +15,7 @@ from annotator.rebase.rebased import REBASE_STATUSES, Location, Rebased
 from annotator.rebase.review import review_diff
 from annotator.rebase.tree import TreeView
 
-MAX_DIFF_LINES = 80
+MAX_DIFF_LINES = 60
 _HEADINGS = {
     "missing": "vanished — needs a decision",
     "removed": "removed upstream",
@@ -47,18 +47,30 @@ def render_report(records: Sequence[Rebased], old: TreeView, new: TreeView, chai
         "",
         f"{len(listed)} of {len(records)} anchors need a look; the others only moved.",
     ]
+    decisions = [r for r in listed if r.status not in ("unchanged", "moved", "moved-file")]
+    if decisions:
+        out += ["", "## Decisions first", "",
+                "Anchors whose symbol vanished, was renamed, split, merged or removed (details below):", ""]
+        out += [f"- {r.anchor.doc}:{r.anchor.doc_line} — {r.status}"
+                f"{' in ' + r.release if r.release else ''}: `{_md(r.anchor.text)}`"
+                + (f" → `{r.successor}`" if r.successor else "") for r in decisions]
     by_doc: dict[str, list[Rebased]] = {}
     for r in listed:
         by_doc.setdefault(r.anchor.doc, []).append(r)
+    shown: dict[tuple, str] = {}  # one diff per piece of cited code; later anchors point back
     for doc in sorted(by_doc):
         out += ["", f"## {doc}", ""]
         for r in sorted(by_doc[doc], key=lambda r: (r.anchor.doc_line, r.anchor.doc_col)):
-            out += entry(r, old, new)
+            out += entry(r, old, new, shown)
     return "\n".join(out) + "\n"
 
 
-def entry(r: Rebased, old: TreeView, new: TreeView) -> list[str]:
-    """The lines of one anchor's entry: what happened, since when, how sure, and why."""
+def entry(r: Rebased, old: TreeView, new: TreeView, shown: dict[tuple, str] | None = None) -> list[str]:
+    """The lines of one anchor's entry: what happened, since when, how sure, and why.
+
+    ``shown`` remembers the code already diffed (by its old and new spans), so an anchor citing
+    the same code again refers to the first entry instead of repeating the diff.
+    """
     what = _HEADINGS.get(r.status, "code changed")
     lines = [f"### line {r.anchor.doc_line}: `{_md(r.anchor.text)}` — {what}", ""]
     lines.append(f"- was: `{_loc(r.old)}`" + (f" ({old.version})" if old.version else ""))
@@ -79,7 +91,12 @@ def entry(r: Rebased, old: TreeView, new: TreeView) -> list[str]:
         lines.append(f"- candidates are places in {r.release}, the release the name went in")
     for i, c in enumerate(r.candidates, 1):
         lines.append(f"- {label} {i}: {_md(c)}")
+    key = (r.old_span, r.new_span)
+    if shown is not None and r.body_changed and key in shown:
+        return lines + [f"- code changed: the same code as under {shown[key]}", ""]
     diff = review_diff(r, old, new)
+    if diff and shown is not None:
+        shown[key] = f"{r.anchor.doc}:{r.anchor.doc_line}"
     if diff:
         shown = diff[:MAX_DIFF_LINES]
         lines += ["", "```diff", *shown, "```"]

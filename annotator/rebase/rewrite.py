@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from annotator.errors import InputError, RebaseError
@@ -68,6 +69,7 @@ def plan_document(
     edits: list[Edit] = []
     out: list[Rebased] = []
     heads: dict[str, str] = {}  # cited path → where the latest anchor writing it will point
+    seen: set[Edit] = set()  # two anchors of one table row share its label cell: one edit
     for rec in sorted(records, key=lambda r: (r.anchor.doc_line, r.anchor.doc_col)):
         a = rec.anchor
         if a.path_span is not None:
@@ -77,8 +79,13 @@ def plan_document(
                 f"now in {rec.new.path}:{rec.new.line}, but a continuation names no file; "
                 "write the path into the anchor by hand"
             )
+        mine = _edits(rec, lines, new_paths)
+        if rec.new is not None and rec.new.label != rec.old.label and not any(e.old == _dotted(rec.old.label or "") for e in mine):
+            note = f"the label could not be rewritten to {rec.new.label}: edit it by hand"
+            rec = replace(rec, message=f"{rec.message}; {note}" if rec.message else note)
         out.append(rec)
-        edits.extend(_edits(rec, lines, new_paths))
+        edits.extend(e for e in mine if e not in seen)
+        seen.update(mine)
     return edits, out
 
 
@@ -100,7 +107,35 @@ def _edits(rec: Rebased, lines: list[str], new_paths: Collection[str]) -> list[E
         replacement = path_text(line[s:e], rec.old.path, new.path, new_paths)
         if replacement != line[s:e]:
             out.append(Edit(a.doc, a.doc_line, s, e, line[s:e], replacement))
-    return out
+    label = label_edit(rec, line)
+    return out + ([label] if label else [])
+
+
+def label_edit(rec: Rebased, line: str) -> Edit | None:
+    """The edit that renames the anchor's symbol label, when its definition was renamed.
+
+    Only the dotted name changes (``()`` and everything around it stay); it is looked for first
+    inside the anchor's own text, then on its line (a table row's symbol cell), and must occur
+    exactly once there and clear of the path and line characters, or nothing is edited.
+    """
+    a, new = rec.anchor, rec.new
+    if new is None or not rec.old.label or not new.label or new.label == rec.old.label:
+        return None
+    old_name, new_name = _dotted(rec.old.label), _dotted(new.label)
+    taken = [span for span in (a.line_span, a.path_span) if span is not None]
+    start = a.doc_col - 1
+    for lo, hi in ((start, start + len(a.text)), (0, len(line))):
+        hits = [m for m in re.finditer(rf"(?<![\w.]){re.escape(old_name)}(?![\w])", line[lo:hi])]
+        if len(hits) == 1:
+            s, e = lo + hits[0].start(), lo + hits[0].end()
+            if all(e <= ts or s >= te for ts, te in taken):
+                return Edit(a.doc, a.doc_line, s, e, old_name, new_name)
+            return None
+    return None
+
+
+def _dotted(label: str) -> str:
+    return label.strip().removesuffix("()")
 
 
 def apply_spans(text: str, edits: Iterable[Edit]) -> str:

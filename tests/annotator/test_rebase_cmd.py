@@ -110,7 +110,8 @@ def expected_notes() -> bytes:
         "evict": line_of("0.2.0", "vllm/core/evict.py", "def evict_all"),
         "guide": line_of("0.2.0", "docs/guide.md", "freed in reverse"),
     }
-    return NOTES.format(**new).replace("vllm/core/evict.py:", "vllm/core/hashing.py:").encode()
+    renamed = NOTES.replace("evict_everything()", "evict_all()")  # the renamed anchor's label follows it
+    return renamed.format(**new).replace("vllm/core/evict.py:", "vllm/core/hashing.py:").encode()
 
 
 def test_rebase_rewrites_docs_and_moves_pin_and_upstream(project, capsys):
@@ -237,3 +238,12 @@ def test_unknown_via_is_a_usage_error(project, capsys):
     """``--via sometimes`` is refused with exit 2 and a one-line message."""
     assert main(["rebase", "--to", "v0.2", "--dry-run", "--via", "sometimes"]) == 2
     assert "--via" in capsys.readouterr().err
+
+
+def test_verify_passes_after_a_rebase_with_a_rename(project, capsys):
+    """The renamed anchor's label is rewritten with its path and line, so ``verify`` passes afterwards."""
+    assert main(["rebase", "--to", "v0.2"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "--format", "json"]) == 0
+    findings = json.loads(capsys.readouterr().out)
+    assert any(f["label"] == "evict_all()" and f["status"] == "ok" for f in findings)

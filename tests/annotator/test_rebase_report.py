@@ -41,6 +41,18 @@ def test_report_lists_what_needs_review_per_document_in_order(tmp_path):
     assert "```diff" in text and "-    return 1" in text and "+    return 2" in text
     assert "line 1: `m.py:2`" not in text  # the anchor that only moved is counted, not listed
     assert "| moved | 1 |" in text and "2 of 3 anchors need a look" in text
+    decisions = text[text.index("## Decisions first"):text.index("## a.md")]
+    assert "a.md:3 — missing in 0.3.0" in decisions and "b.md:1 — renamed in 0.2.0" in decisions and "→ `g`" in decisions
+
+
+def test_same_code_is_diffed_once(tmp_path):
+    """A second anchor on the same changed code points back to the first diff instead of repeating it."""
+    old, new = views(tmp_path)
+    renamed = records()[0]
+    [again] = scan_text("`m.py:1 — f()`\n", "c.md")
+    twin = Rebased(again, renamed.old, renamed.new, "renamed", True, 0.8, "", (), renamed.old_span, renamed.new_span, "g")
+    text = render_report([renamed, twin], old, new, ["0.1.0", "0.3.0"])
+    assert text.count("```diff") == 1 and "the same code as under b.md:1" in text
 
 
 def test_needs_review_skips_plain_moves():

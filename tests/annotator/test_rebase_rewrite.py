@@ -197,3 +197,39 @@ def test_dry_run_bytes_equal_libcst_bytes(tmp_path):
     edits, _ = plan_document(PY_DOC, [moved(a, "vllm/c/b.py", a.line + 7) for a in anchors], NEW_PATHS)
     data = doc.read_bytes()
     assert rewrite_document(doc, "pool.py", data, edits, through_cst=False) == rewrite_document(doc, "pool.py", data, edits)
+
+
+def renamed(a: Anchor, path: str, line: int, label: str) -> Rebased:
+    old = Location(a.path, a.line, a.line_end, a.label)
+    return Rebased(a, old, Location(path, line, None, label), "renamed", False, 0.8)
+
+
+@pytest.mark.parametrize(
+    "doc, old_label, new_label, expected",
+    [
+        ("See `vllm/a/b.py:10 — BlockTable.compute_slot_mapping()` here.\n",
+         "BlockTable.compute_slot_mapping()", "BlockTables.compute_slot_mappings()",
+         "See `vllm/a/b.py:12 — BlockTables.compute_slot_mappings()` here.\n"),
+        ("| BlockTable.compute_slot_mapping | fills slots | `vllm/a/b.py:10` |\n",
+         "BlockTable.compute_slot_mapping", "BlockTables.compute_slot_mappings",
+         "| BlockTables.compute_slot_mappings | fills slots | `vllm/a/b.py:12` |\n"),
+    ],
+)
+def test_renamed_label_is_rewritten_with_path_and_line(doc, old_label, new_label, expected):
+    """A renamed anchor's dotted name changes with its line; ``()``, dashes and every other byte stay."""
+    [a] = scan_text(doc, "d.md")
+    assert a.label == old_label
+    edits, recs = plan_document(doc, [renamed(a, "vllm/a/b.py", 12, new_label)], NEW_PATHS)
+    assert apply_spans(doc, edits) == expected and "by hand" not in recs[0].message
+
+
+def test_label_written_twice_on_the_line_is_left_and_flagged():
+    """When the old name occurs twice outside the anchor, nothing is guessed: the record says so."""
+    from dataclasses import replace
+
+    doc = "f and f again: `vllm/a/b.py:10` | f |\n"
+    [a] = scan_text(doc, "d.md")
+    a = replace(a, label="f", label_kind="symbol")
+    edits, recs = plan_document(doc, [renamed(a, "vllm/a/b.py", 12, "g")], NEW_PATHS)
+    assert apply_spans(doc, edits) == "f and f again: `vllm/a/b.py:12` | f |\n"
+    assert "edit it by hand" in recs[0].message
