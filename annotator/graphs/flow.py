@@ -13,8 +13,8 @@ the class; applied in a second round, see :func:`annotator.graphs.callgraph.solv
 from __future__ import annotations
 
 from annotator.graphs.program import Program
-from annotator.graphs.solve import (ATTR, CALL, ELEM, INST, ITER, SLOT, STORE, STORE_ELEM,
-                                    STORE_SLOT, WITH, Site)
+from annotator.graphs.values import (ATTR, CALL, ELEM, INST, ITER, SLOT, STORE, STORE_ELEM,
+                                     STORE_SLOT, WITH, Site)
 
 
 def compile_program(p: Program) -> None:

@@ -15,8 +15,6 @@ import networkx as nx
 from annotator.graphs import CallGraph, call_graph
 from annotator.index import SymbolIndex
 
-_SOURCES = ("callgraph.py", "flow.py", "program.py", "solve.py", "summaries.py", "stored.py",
-            "__init__.py")
 _NAME = "calls"
 
 
@@ -37,9 +35,8 @@ def tree_call_graph(index: SymbolIndex) -> CallGraph:
 
 def _key(files) -> str:
     h = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _SOURCES:
-        h.update((here / name).read_bytes())
+    for source in sorted(Path(__file__).parent.glob("*.py")):  # every module of the analysis
+        h.update(source.read_bytes())
     for path, fi in sorted(files.items()):
         h.update(f"{path}\0{fi.module}\0{fi.digest}\n".encode())
     return h.hexdigest()[:32]

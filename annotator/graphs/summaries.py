@@ -12,7 +12,8 @@ known wrappers called as plain functions (``functools.lru_cache()(f)``, ``torch.
 
 from __future__ import annotations
 
-from annotator.graphs.solve import CALL, ELEM, ITER, SLOT, SUPER, TYPE, Site, Solver
+from annotator.graphs.solve import Solver
+from annotator.graphs.values import CALL, ELEM, ITER, NEXT, SUPER, TYPE, Site
 
 _COPIES = {"builtins.list": "list", "builtins.tuple": "tuple", "builtins.set": "set",
            "builtins.frozenset": "set", "builtins.reversed": "list", "builtins.sorted": "list",
@@ -56,8 +57,6 @@ def external_call(s: Solver, site: Site, dotted: str) -> None:
     elif dotted == "builtins.zip":
         _zipped(s, site, list(site.args))
     elif dotted == "builtins.next" and first is not None:
-        from annotator.graphs.solve import NEXT
-
         s.listen(first, (NEXT, site.result, site.scope, 0))
     elif dotted == "builtins.super":
         _super(s, site)
