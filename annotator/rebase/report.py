@@ -8,6 +8,7 @@ counted, not listed: they need no reading.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -16,6 +17,7 @@ from annotator.rebase.review import review_diff
 from annotator.rebase.tree import TreeView
 
 MAX_DIFF_LINES = 60
+_PLACE = re.compile(r"([\w./-]+\.[A-Za-z0-9]+):(L?\d+)")
 _HEADINGS = {
     "missing": "vanished — needs a decision",
     "removed": "removed upstream",
@@ -62,7 +64,19 @@ def render_report(records: Sequence[Rebased], old: TreeView, new: TreeView, chai
         out += ["", f"## {doc}", ""]
         for r in sorted(by_doc[doc], key=lambda r: (r.anchor.doc_line, r.anchor.doc_col)):
             out += entry(r, old, new, shown)
-    return "\n".join(out) + "\n"
+    return "\n".join(defuse(x) for x in out) + "\n"
+
+
+def defuse(line: str) -> str:
+    """The line with every ``path:line`` written ``path line N``, so the report is no citation.
+
+    A report saved among the documents must not be checked as course material: its places in
+    the target release would all be broken anchors against the pinned tree. Diff bodies (code)
+    are left alone; diff headers are defused.
+    """
+    if line[:1] in (" ", "+", "-", "@") and not line.startswith(("+++", "---", "- ")):
+        return line
+    return _PLACE.sub(lambda m: f"{m.group(1)} line {m.group(2)}", line).replace("#L", "#line-")
 
 
 def entry(r: Rebased, old: TreeView, new: TreeView, shown: dict[tuple, str] | None = None) -> list[str]:

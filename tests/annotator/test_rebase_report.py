@@ -36,13 +36,14 @@ def test_report_lists_what_needs_review_per_document_in_order(tmp_path):
     assert text.startswith("# Since the pin: 0.1.0 → 0.3.0")
     assert "0.1.0 → 0.2.0 → 0.3.0" in text
     assert text.index("## a.md") < text.index("## b.md")
-    assert "— vanished — needs a decision" in text and "candidates 1: m.py:2 — g (0.41: similar name)" in text
+    assert "— vanished — needs a decision" in text and "candidates 1: m.py line 2 — g (0.41: similar name)" in text
     assert "successor: `g`" in text and "since release: 0.2.0" in text and "evidence: 0.2.0: newly used" in text
     assert "```diff" in text and "-    return 1" in text and "+    return 2" in text
-    assert "line 1: `m.py:2`" not in text  # the anchor that only moved is counted, not listed
+    assert "`m.py line 2`" not in text  # the anchor that only moved is counted, not listed
+    assert scan_text(text, "review.md") == []  # places are written so that no one takes them for citations
     assert "| moved | 1 |" in text and "2 of 3 anchors need a look" in text
     decisions = text[text.index("## Decisions first"):text.index("## a.md")]
-    assert "a.md:3 — missing in 0.3.0" in decisions and "b.md:1 — renamed in 0.2.0" in decisions and "→ `g`" in decisions
+    assert "a.md line 3 — missing in 0.3.0" in decisions and "b.md line 1 — renamed in 0.2.0" in decisions and "→ `g`" in decisions
 
 
 def test_same_code_is_diffed_once(tmp_path):
@@ -52,7 +53,7 @@ def test_same_code_is_diffed_once(tmp_path):
     [again] = scan_text("`m.py:1 — f()`\n", "c.md")
     twin = Rebased(again, renamed.old, renamed.new, "renamed", True, 0.8, "", (), renamed.old_span, renamed.new_span, "g")
     text = render_report([renamed, twin], old, new, ["0.1.0", "0.3.0"])
-    assert text.count("```diff") == 1 and "the same code as under b.md:1" in text
+    assert text.count("```diff") == 1 and "the same code as under b.md line 1" in text
 
 
 def test_needs_review_skips_plain_moves():
