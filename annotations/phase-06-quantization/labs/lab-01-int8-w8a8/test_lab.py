@@ -24,7 +24,10 @@ def test_round_trip_error_is_at_most_half_a_step():
     err = (impl.dequantize(q, scale) - x).abs()
     assert (err <= scale[:, None] / 2 + 1e-6).all()
     assert torch.equal(impl.dequantize(q, scale)[4], torch.zeros(32))
-    assert torch.isfinite(scale).all()
+    assert torch.isfinite(scale).all() and scale[4] > 0 and not q[4].any()
+    nonzero = [0, 1, 2, 3, 5]
+    torch.testing.assert_close(scale[nonzero], x[nonzero].abs().amax(-1) / 127)  # one scale per row
+    assert (q[nonzero].abs().amax(-1) == 127).all()
 
 
 def test_requantising_dequantised_values_is_exact():

@@ -72,3 +72,26 @@ def test_seeded_request_ignores_its_neighbours():
         {1: torch.Generator().manual_seed(42)}, seed=99,
     )  # fmt: skip
     assert batched[1] == alone[0]
+
+
+def test_seeded_request_ignores_its_neighbours_for_any_default_seed():
+    """Whatever the shared generator's seed, a seeded request's tokens do not change."""
+    g = torch.Generator().manual_seed(7)
+    for trial in range(8):
+        logits = torch.randn(4, V, generator=g)
+        alone = sample([1, 2, 3], [3], logits[:3], [4], [False], {0: torch.Generator().manual_seed(trial)}, seed=0)
+        for seed in (1, 2, 3):
+            batched = sample(
+                [0, 1, 2, 3], [1, 3], torch.cat((logits[3:], logits[:3])), [2, 4], [False, False],
+                {1: torch.Generator().manual_seed(trial)}, seed=seed,
+            )  # fmt: skip
+            assert batched[1] == alone[0], (trial, seed)
+
+
+def test_greedy_row_rejects_a_likely_non_argmax_draft_in_a_mixed_batch():
+    """Beside a random row, a greedy row still rejects any draft that is not the argmax."""
+    logits = torch.zeros(2, V)
+    logits[0, 1], logits[0, 2] = 2.0, 1.9  # draft 2 is likely, but not the argmax
+    for seed in range(20):
+        out = sample([2, 0], [1, 1], logits, bonus=[7, 7], greedy=[True, False], seed=seed)
+        assert out[0] == [1], seed

@@ -50,6 +50,9 @@ def test_disabled_settings_change_nothing_and_best_token_survives():
     assert torch.equal(impl.apply_top_k_top_p(logits, torch.zeros(3, dtype=torch.long), torch.ones(3)), logits)
     tiny = impl.apply_top_k_top_p(logits, None, torch.full((3,), 1e-6))
     assert [s for s in kept(tiny)] == [{int(logits[r].argmax())} for r in range(3)]
+    wide = torch.randn(3, 1000, generator=torch.Generator().manual_seed(3))
+    tinier = impl.apply_top_k_top_p(wide, None, torch.full((3,), 1e-9))  # 1 - p rounds to 1.0
+    assert [int(torch.isfinite(row).sum()) for row in tinier] == [1, 1, 1]
 
 
 def test_min_p_drops_below_fraction_of_best():
