@@ -33,7 +33,8 @@ from mkdocs.utils.meta import get_data
 from annotator import config as annotate_config
 from annotator.errors import AnnotateError
 from annotator.index import open_index
-from annotator.render import annotation_links as links
+from annotator.render import annotation_links as links, since_pin
+from annotator.render.since_pin import SINCE
 from annotator.render.assets import CSS as CSS_TEXT
 from annotator.render.collect import page_citations
 from annotator.render.excerpts import plain
@@ -106,7 +107,7 @@ class AnnotatePlugin(BasePlugin[AnnotateConfig]):
         self.urls = {f.src_uri: f.url for f in files.documentation_pages()}
         if config.nav is None:
             extras = {t: u for t, u in (("Map", MAP), ("Side by side", PAIRS), ("Source files", SOURCES),
-                                          ("Pinned release", PIN)) if u in self.urls}
+                                          ("Pinned release", PIN), ("Since the pin", SINCE)) if u in self.urls}
             config.nav = build_nav(list(pages.values()), extras)
         return files
 
@@ -123,9 +124,10 @@ class AnnotatePlugin(BasePlugin[AnnotateConfig]):
         return pages, markdown
 
     def _add_project_pages(self, files: Files, config: MkDocsConfig) -> dict[str, str]:
-        """MAP.md and the pin page become pages of the site when they exist."""
+        """MAP.md, the pin page and the saved review report become pages of the site when they exist."""
         added: dict[str, str] = {}
-        for uri, path in ((MAP, self.settings.map_out), (PIN, self.settings.pin_page)):
+        since = (SINCE, since_pin.report_file(self.settings.root))
+        for uri, path in ((MAP, self.settings.map_out), (PIN, self.settings.pin_page), since):
             if path is None or not path.is_file() or files.get_file_from_path(uri) is not None:
                 continue
             content = _project_links(path.read_text("utf-8"), self.settings)
