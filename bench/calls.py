@@ -12,6 +12,7 @@ Prints, from one run:
   ambiguous and unresolved — ours beside the call graph of ``--before`` (default: the last commit
   before the points-to analysis, the "today" of issue 16), whose code is checked out of git into
   a temporary directory and run the same way;
+* the hand-judged spot-check samples of in-tree edges on the tree (a fixture, judged once);
 * cold (empty cache: index, flow, solve) and warm (everything cached) wall time and peak RSS of
   both, each in a fresh interpreter; warm runs alternate ours/before, median of N with min-max.
 """
@@ -29,6 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 SUITE = Path("tests/annotator/fixtures/callgraph_suite")
+SPOTCHECK = Path("tests/annotator/fixtures/callgraph_spotcheck.json")
 BEFORE = "46b895a"  # the last commit with the dotted-name resolver
 CHILD = r"""
 import json, resource, sys, time
@@ -110,6 +112,18 @@ def print_suite() -> None:
           f"({expected} edges in {len(scores)} categories)")
 
 
+def print_spotcheck() -> None:
+    """The hand-judged samples of in-tree edges (judged once, kept as a test fixture)."""
+    edges = json.loads(SPOTCHECK.read_text())["edges"]
+    print("spot-check of in-tree edges on the tree, judged by reading the code "
+          "(tests/annotator/fixtures/callgraph_spotcheck.json)")
+    for n in sorted({e["sample"] for e in edges}):
+        sample = [e for e in edges if e["sample"] == n]
+        right = sum(e["verdict"] == "right" for e in sample)
+        still = sum(e.get("open", False) for e in sample)
+        print(f"  sample {n}: {right}/{len(sample)} right ({still} wrong edge(s) still emitted)")
+
+
 def print_shares(name: str, r: dict) -> None:
     n = r["sites"]
     print(f"  {name:7} {n} sites: in-tree {r['resolved'] / n:6.1%}  builtin/external "
@@ -124,6 +138,7 @@ def main() -> int:
     parser.add_argument("--before", default=BEFORE)
     args = parser.parse_args()
     print_suite()
+    print_spotcheck()
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="annotate-calls-") as tmp:
         old = Path(tmp) / "before"
