@@ -21,7 +21,7 @@ from annotator import fetch, pin
 from annotator.commands.output import progress_bar, stdout
 from annotator.commands.upstream import configured_pin, describe
 from annotator.config import Config
-from annotator.errors import InputError, TreeMissingError
+from annotator.errors import TreeMissingError
 from annotator.fetch import Release
 from annotator.rebase import REBASE_STATUSES, Location, Rebased, TreeView
 
@@ -182,16 +182,16 @@ def _cached(config: Config, package: str, version: str) -> tuple[Release, Path] 
 
 def _read(docs: list[Path], config: Config) -> dict[str, tuple[Path, bytes, list]]:
     """doc name → (file, its bytes, its anchors): each document is read once, so the rewrite
-    applies to exactly the text that was scanned. An unreadable document is a warning."""
+    applies to exactly the text that was scanned.
+
+    An unreadable document (binary, not UTF-8) stops the rebase before anything is written: the
+    pin must never move while one document keeps anchors into the old release.
+    """
     from annotator.anchors import doc_name, read_document, scan_text
 
     out = {}
     for path in docs:
-        try:
-            data, text = read_document(path)
-        except InputError as exc:
-            print(f"warning: {exc}", file=sys.stderr)
-            continue
+        data, text = read_document(path)  # InputError (path:line: why) → exit 2, nothing written
         name = doc_name(path, config.root)
         out[name] = (path, data, scan_text(text, name, python=path.suffix == ".py"))
     return out

@@ -247,3 +247,13 @@ def test_verify_passes_after_a_rebase_with_a_rename(project, capsys):
     assert main(["verify", "--format", "json"]) == 0
     findings = json.loads(capsys.readouterr().out)
     assert any(f["label"] == "evict_all()" and f["status"] == "ok" for f in findings)
+
+
+def test_unreadable_document_stops_the_rebase_before_any_write(project, capsys):
+    """A document with a NUL byte: exit 2, one line naming it, every file (and upstream/) as it was."""
+    (project / "annotations" / "broken.md").write_bytes(b"# Notes\n\nbad \x00 byte `vllm/core/pool.py:4`\n")
+    before = snapshot(project)
+    assert main(["rebase", "--to", "v0.2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.md:" in err[0]
+    assert snapshot(project) == before
