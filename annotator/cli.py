@@ -166,7 +166,8 @@ def rebase(
     fmt: FormatOpt = "text",
     via: Annotated[str, typer.Option(help="Releases to step through: all (every final release), minor, none.")] = "all",
     min_confidence: Annotated[
-        Optional[float], typer.Option(help="Re-anchor a vanished symbol to its successor above this score (0..1).")
+        Optional[float],
+        typer.Option(min=0.0, max=1.0, help="Re-anchor a vanished symbol to its successor from this score on (0..1)."),
     ] = None,
     report: Annotated[Optional[Path], typer.Option(help="Write the review report (markdown) to this file.")] = None,
 ) -> int:
