@@ -46,10 +46,11 @@ def cache_tag() -> str:
 
     from annotator.index import parse as index_parse
 
-    from annotator.index import flow as index_flow
+    from annotator.index import flow as index_flow, flow_expr
 
     h = hashlib.sha256(Path(index_parse.__file__).read_bytes())
-    h.update(Path(index_flow.__file__).read_bytes())
+    for module in (index_flow, flow_expr):
+        h.update(Path(module.__file__).read_bytes())
     grammar = Path(tree_sitter_python.__file__).parent
     for lib in sorted(grammar.glob("_binding*")):
         h.update(f"{lib.name}:{lib.stat().st_size}".encode())
