@@ -35,6 +35,15 @@ def test_expansion_refuses_count_mismatch():
     """Two placeholders with one image size raises ValueError."""
     with pytest.raises(ValueError):
         impl.expand_placeholders([IMG, 5, IMG], IMG, [4])
+    with pytest.raises(ValueError):
+        impl.expand_placeholders([IMG, 5], IMG, [4, 2])
+
+
+def test_a_chunk_starting_inside_an_image_still_encodes_it():
+    """After a prefix-cache hit a chunk may start mid-image: that image is still requested."""
+    prompt, ranges = impl.expand_placeholders([1, IMG, 2], IMG, [4])
+    assert impl.images_to_encode(ranges, ranges[0].offset + 2, 3, set()) == [0]
+    assert impl.images_to_encode(ranges, ranges[0].offset + 4, 1, set()) == []
 
 
 def test_merge_equals_row_loop_and_checks_counts():

@@ -85,7 +85,9 @@ def test_tied_embeddings_skip_lm_head():
 def test_unknown_and_misshapen_tensors_are_refused():
     """A tensor with no parameter, or with the wrong shape, raises ValueError."""
     model = impl.LlamaForCausalLM(config())
-    with pytest.raises(ValueError, match="mystery"):
+    with pytest.raises(ValueError, match="mystery.*no matching parameter"):
         model.load_weights([("model.mystery.weight", torch.zeros(3))])
     with pytest.raises(ValueError):
         model.load_weights([("model.norm.weight", torch.zeros(17))])
+    with pytest.raises(ValueError):  # would broadcast silently into every element
+        model.load_weights([("model.norm.weight", torch.zeros(1))])
