@@ -37,7 +37,7 @@ class FileRow:
     importers: tuple[str, ...]
     n_callers: int
     callers: tuple[str, ...]
-    unresolved: int = 0  # call sites in this file whose callee stays unresolved
+    unresolved: int = 0  # call sites in this file that got no edge (unresolved or ambiguous)
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,8 @@ def render(data: MapData, source: str) -> str:
         "those in the file's own top-level package first, then by call sites into the file.",
         "Callers are functions outside the file; a module name stands for its top-level code.",
         "The call graph is a whole-program points-to analysis (`annotate graph calls`); a call",
-        "whose callee it cannot tell is not guessed: *unresolved* counts those call sites in",
-        "the file (`annotate graph calls --show-unresolved` lists them).",
+        "whose callee it cannot tell, or could be too many things, is not guessed: *unresolved*",
+        "counts those call sites in the file (`annotate graph calls --show-unresolved` lists them).",
         "",
         "## Imports between subsystems",
         "",

@@ -136,7 +136,7 @@ class CallGraph:
     (builtins, packages outside the tree) + ``n_ambiguous`` + ``n_unresolved``. ``unresolved``
     maps each caller to the callee texts nothing was found for; ``ambiguous`` maps it to
     {callee text: candidates} where the candidates were too many or mixed with unknown.
-    ``unresolved_in`` counts unresolved sites per file. Nodes: every function, method, lambda
+    ``unresolved_in`` counts, per file, its sites that got no edge (unresolved or ambiguous). Nodes: every function, method, lambda
     and calling module of the tree (``path``, ``line``), and each callee outside it
     (``external=True``). Rules: :mod:`annotator.graphs.callgraph`.
     """

@@ -84,11 +84,11 @@ def _assemble(p: Program) -> CallGraph:
         if counted:
             counts["sites"] += 1
             counts[fate] += 1
+        if counted and fate in ("unresolved", "ambiguous"):
+            path = p.scopes[caller_gid].path
+            unresolved_in[path] = unresolved_in.get(path, 0) + 1
         if fate == "unresolved":
             unresolved.setdefault(caller, set()).add(text)
-            if counted:
-                path = p.scopes[caller_gid].path
-                unresolved_in[path] = unresolved_in.get(path, 0) + 1
         elif fate == "ambiguous":
             ambiguous.setdefault(caller, {})[text] = tuple(sorted(name(t) for t in site.targets))
         else:

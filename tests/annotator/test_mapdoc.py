@@ -115,3 +115,21 @@ def test_committed_map_is_fresh(upstream_tree: Path, project_config):
     _, text = mapdoc.generate(files, project_config.map_subsystems, roles, source, calls)
     committed = project_config.map_out.read_text("utf-8")
     assert committed == text, "MAP.md is stale: regenerate it with `annotate map`"
+
+
+def test_rows_count_the_call_sites_left_without_an_edge(tmp_path: Path):
+    """A file's row counts its unresolved and ambiguous call sites; the table shows the column."""
+    root = tmp_path / "tree"
+    (root / "eng").mkdir(parents=True)
+    five = "".join(f"def f{i}():\n    pass\n\n" for i in range(5))
+    (root / "eng" / "run.py").write_text(
+        f'"""Runs."""\n{five}def go(x, k):\n    x.missing()\n    k()\n    f0()\n\n'
+        "for fn in (f0, f1, f2, f3, f4):\n    go(None, fn)\n"
+    )
+    index = open_index(root, tmp_path / "cache")
+    files = index.load_all()
+    calls = graphs.call_graph(files, index.load_flows())
+    data, text = mapdoc.generate(files, ("eng",), {}, "a tree", calls)
+    assert rows(data)["eng/run.py"].unresolved == 2  # x.missing() unresolved, k() ambiguous
+    assert "| file | role | importers | callers | unresolved |" in text
+    assert text.rstrip().endswith("| 2 |")
