@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from annotator.graphs.program import Program
 from annotator.graphs.values import (ATTR, CALL, ELEM, INST, ITER, SLOT, STORE, STORE_ELEM,
-                                     STORE_SLOT, WITH, Site)
+                                     STORE_OWN, STORE_SLOT, WITH, Site)
 
 
 def compile_program(p: Program) -> None:
@@ -38,17 +38,43 @@ class _Compiler:
         self.file_no = 0
         self.ids: list[int] = []
         self.results: list[int] = []
+        self.own: set[int] = set()
 
     def file(self, file_no: int, sites: tuple, ids: list[int]) -> None:
         self.file_no, self.ids = file_no, ids
         self.memo = {}
         self.results = [self.s.temp() for _ in sites]  # each site's result node
+        self.own = self._own_sites(sites, ids)
         for gid in ids:
             self._seed(gid)
             for stmt in self.p.scopes[gid].stmts:
                 self.stmt(stmt, gid)
         for i, site in enumerate(sites):
             self.site(i, site)
+
+    def _own_sites(self, sites: tuple, ids: list[int]) -> set[int]:
+        """Sites of ``self.x = self.m(...)`` in methods: stored per receiver (see below).
+
+        Each subclass may override ``m`` (``_build_model``); stored through one shared result,
+        every subclass's ``x`` would hold what every override returns. Kept per receiver, an
+        instance's ``x`` holds what its own ``m`` returns.
+        """
+        own = set()
+        for gid in ids:
+            me = self._receiver(gid)
+            for stmt in self.p.scopes[gid].stmts if me else ():
+                if (stmt[0] == "=" and stmt[1][0] == "A" and stmt[1][1] == me and stmt[2][0] == "C"):
+                    callee = sites[stmt[2][1]][2]
+                    if callee[0] == "A" and callee[1] == me:
+                        own.add(stmt[2][1])
+        return own
+
+    def _receiver(self, gid: int) -> tuple | None:
+        """``("N", self)`` for a plain method's first parameter, else None."""
+        sc = self.p.scopes[gid]
+        if sc.kind != "function" or not sc.params or sc.params[0][1] != "p" or sc.method:
+            return None
+        return ("N", sc.params[0][0]) if self.p.scopes[sc.parent].kind == "class" else None
 
     def _seed(self, gid: int) -> None:
         s, sc = self.s, self.p.scopes[gid]
@@ -79,6 +105,11 @@ class _Compiler:
                 self.p.self_declaration(scope, stmt)
             ):
                 s.edge(src, s.node(("v", self.p.scopes[scope].parent, stmt[1][2])))
+            elif src is not None and stmt[2][0] == "C" and stmt[2][1] in self.own and (
+                stmt[1][0] == "A" and stmt[1][1] == self._receiver(scope)
+            ):
+                me = self.p.load(scope, stmt[1][1][1])
+                s.listen(me, (STORE_OWN, (self.file_no, stmt[2][1]), stmt[1][2]))
             elif src is not None:
                 self.assign(stmt[1], src, scope)
         elif tag == "R" or tag == "Y":
@@ -225,6 +256,7 @@ class _Compiler:
         fn = self.expr(callee, scope)
         record = Site((self.file_no, i), scope, fn, tuple(arg_nodes), tuple(kw_nodes),
                       self.results[i], implicit)
+        record.own = i in self.own
         s.sites.append(record)
         if fn is not None:
             s.listen(fn, (CALL, record))

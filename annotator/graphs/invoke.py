@@ -51,10 +51,14 @@ class Invocation:
             return
         self._bound.add(key)
         self.bind_args(site, func, recv)
-        if self.p.is_generator(func):
-            self.add(site.result, self.v(("g", func)))
-        else:
-            self.edge(self.node(("r", func)), site.result)
+        results = [site.result]
+        if site.own and recv is not None:
+            results.append(self.node(("rr", site.key, recv)))
+        for result in results:
+            if self.p.is_generator(func):
+                self.add(result, self.v(("g", func)))
+            else:
+                self.edge(self.node(("r", func)), result)
 
     def construct(self, site: Site, cls: int) -> None:
         p = self.p

@@ -24,7 +24,7 @@ from collections import deque
 from annotator.graphs.invoke import Invocation
 from annotator.graphs.values import (  # noqa: F401 (UNK, CAP: part of the engine's surface)
     ATTR, BIND, CALL, CAP, ELEM, INST, ITER, NEXT, SLOT, STORE, STORE_ELEM, STORE_SLOT,
-    SUPER, TYPE, UNK, WITH, _NO_SEED, Site,
+    STORE_OWN, SUPER, TYPE, UNK, WITH, _NO_SEED, Site,
 )
 
 
@@ -146,12 +146,16 @@ class Solver(Invocation):
         elif op == ATTR:
             self.attr(v, val, l[2], l[1])
         elif tag == "?":
-            if op not in (STORE, STORE_ELEM, STORE_SLOT, INST, TYPE) and l[1] >= 0:
+            if op not in (STORE, STORE_ELEM, STORE_SLOT, STORE_OWN, INST, TYPE) and l[1] >= 0:
                 self.add(l[1], UNK)
         elif op == STORE:
             field = self._field(val, l[2])
             if field is not None:
                 self.edge(l[1], field)
+        elif op == STORE_OWN:  # (STORE_OWN, site key, attr): what this receiver's call returned
+            field = self._field(val, l[2])
+            if field is not None:
+                self.edge(self.node(("rr", l[1], v)), field)
         elif op == ELEM:
             self._element(v, val, l[1])
         elif op == SLOT:  # (SLOT, dst, key[, exact]): exact reads no other element
