@@ -62,6 +62,8 @@ def test_slo_choice_is_optimal_and_on_the_front():
     assert all(r.metrics.throughput <= best.metrics.throughput for r in results if r.metrics.latency <= 20.0)
     assert best.index in {r.index for r in impl.pareto_front(results)}
     assert impl.best_under_slo(results, 0.5) is None
+    edge = results_from([(10.0, 5.0), (99.0, 20.0)])
+    assert impl.best_under_slo(edge, 20.0).metrics.throughput == 99.0  # latency exactly at the SLO meets it
 
 
 def test_sweep_over_toy_server_is_monotone_in_slo():

@@ -76,3 +76,4 @@ def test_roofline_decode_memory_bound_prefill_compute_bound():
     p_flops = impl.forward_flops(big, 2048, 0, 1)
     assert impl.roofline_time(p_flops, big.num_params * 2, peak, bw) == p_flops / peak
     assert 100 < impl.critical_batch(peak, bw) < 1000
+    assert impl.critical_batch(peak, bw) == 2 * impl.critical_batch(peak, bw, bytes_per_param=1)

@@ -74,6 +74,7 @@ def test_spans_include_decorators_and_nesting():
         ("pkg/pool.py:16 — Pool.make()", "wrong-line", 12),
         ("pkg/pool.py:2 — helper", "wrong-line", 4),
         ("pkg/pool.py:4 — Pool.give()", "unknown-symbol", None),
+        ("pkg/pool.py:18 — Other.take", "unknown-symbol", None),
         ("pkg/gone.py:4 — helper", "missing-file", None),
         ("pkg/pool.py:99 — helper", "line-out-of-range", None),
         ("pkg/pool.py:2 — the module docstring", "ok", None),
