@@ -152,7 +152,8 @@ def _target(config: Config, the_pin: pin.Pin, to: str, via: str, update):
     (None, upstream/, [pinned]) when the target is the pinned release. ``--via none`` with an
     exact version already in the cache asks no index.
     """
-    from annotator.rebase.chain import Tree, release_chain
+    from annotator.rebase.chain import Tree
+    from annotator.rebase.releases import release_chain
 
     pinned = Tree(the_pin.version, the_pin.sha256 + the_pin.commit, config.upstream_dir)
     wanted = to.removeprefix("v")

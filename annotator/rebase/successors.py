@@ -16,13 +16,27 @@ by sweeping it on ``bench/successors_truth.toml`` (``bench/successors.py --min-c
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from annotator.rebase.names import NameTable, same_side, tokens
+from annotator.rebase.evidence import (
+    WEIGHTS,
+    Body,
+    Candidate,
+    Verdict,
+    body_of,
+    common_tail,
+    jaccard,
+    leaf,
+    name_similarity,
+    noisy_or,
+    package_of,
+    parent,
+    related,
+    with_changes,
+)
+from annotator.rebase.names import NameTable, same_side
 from annotator.rebase.tree import TreeView
 from annotator.records import Symbol
 
@@ -40,73 +54,6 @@ SHIM_LINES = 25  # a forwarding wrapper is this short (def line to last line)
 SPLIT_PIECE = 0.3  # each piece of a split uses at least this share of the old body's identifiers
 SPLIT_UNION = 0.7  # and all of them together at least this share
 STALE_FACTOR = 0.6  # a definition that was already there takes over a job only on strong evidence
-WEIGHTS = {"alias": 0.95, "body": 0.85, "name": 0.6, "place": 0.4, "callers": 0.6}
-_WORD = re.compile(r"[A-Za-z_]\w*")
-_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
-_STRING = re.compile(r"""(['"])([^'"\n]{4,}?)\1""")
-_NOISE = frozenset(keyword.kwlist) | {"self", "cls", "None", "True", "False", "int", "str", "list", "dict"}
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One definition of the new tree that may do the vanished one's job, scored, with reasons."""
-
-    path: str
-    symbol: Symbol
-    score: float
-    evidence: tuple[str, ...]
-    fresh: bool  # the old tree had no definition of this name in this file
-    coverage: float  # share of the old body's identifiers that this body uses
-    covered: frozenset[str] = frozenset()  # those identifiers
-    reach: float = 0.0  # share of the old name's callers that call this one now instead
-
-    def describe(self) -> str:
-        """``path:line — qualname (score: evidence; …)``, as candidates are listed."""
-        why = "; ".join(self.evidence) or "no evidence"
-        return f"{self.path}:{self.symbol.line} — {self.symbol.qualname} ({self.score:.2f}: {why})"
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The outcome for one vanished definition: a successor (maybe in pieces), or ranked guesses."""
-
-    how: str  # "renamed" | "moved-file" | "split" | "merged" | "missing" | "removed"
-    best: Candidate | None
-    others: tuple[Candidate, ...] = ()
-    candidates: tuple[Candidate, ...] = ()
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class _Body:
-    words: frozenset[str]
-    calls: frozenset[str]
-    strings: frozenset[str]
-    doc: str
-
-
-def leaf(qualname: str) -> str:
-    """The last dotted part of a qualified name."""
-    return qualname.rpartition(".")[2]
-
-
-def parent(qualname: str) -> str:
-    """Everything before the last dotted part ("" for a top-level name)."""
-    return qualname.rpartition(".")[0]
-
-
-def name_similarity(a: str, b: str) -> float:
-    """Edit-distance ratio and shared name tokens of two identifiers, whichever is stronger."""
-    if a == b:
-        return 1.0
-    ta, tb = tokens(a), tokens(b)
-    jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
-    return max(SequenceMatcher(None, a.lower(), b.lower()).ratio(), jaccard)
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float | None:
-    return len(a & b) / len(a | b) if a or b else None
-
 
 class SuccessorFinder:
     """Scores new-tree definitions as successors of vanished old ones (one instance per step).
@@ -122,7 +69,7 @@ class SuccessorFinder:
         self.old, self.new = old, new
         self.old_names, self.new_names = old_names, new_names
         self.locate_class = locate_class
-        self._bodies: dict[tuple[str, Symbol], _Body] = {}
+        self._bodies: dict[tuple[str, Symbol], Body] = {}
 
     def find(self, path: str, sym: Symbol, min_confidence: float = MIN_CONFIDENCE) -> Verdict:
         """The verdict for ``sym`` of old file ``path``, whose qualified name the new tree lacks."""
@@ -133,13 +80,13 @@ class SuccessorFinder:
         if split is not None and split.best is not None and split.best.score >= min_confidence:
             return split
         if top is None or top.score < UNUSED_REMOVED_BELOW:
-            if not self.new_names.mentions(leaf(sym.qualname), under=_package(path)):
+            if not self.new_names.mentions(leaf(sym.qualname), under=package_of(path)):
                 return Verdict("removed", None, (), shown, f"nothing in the new tree uses the name {leaf(sym.qualname)}")
         if top is None or top.score < REMOVED_BELOW:
             return Verdict("missing", None, (), shown, "no definition does the same job")
         if top.score < min_confidence:
             return Verdict("missing", None, (), shown, f"best guess scores {top.score:.2f} < {min_confidence:.2f}")
-        rivals = [c for c in ranked[1:] if c.score >= top.score - AMBIGUOUS_MARGIN and not _related(c, top)]
+        rivals = [c for c in ranked[1:] if c.score >= top.score - AMBIGUOUS_MARGIN and not related(c, top)]
         if rivals:
             return Verdict("missing", None, (), shown, f"{top.symbol.qualname} and {rivals[0].symbol.qualname} fit equally")
         if not top.fresh:
@@ -156,7 +103,7 @@ class SuccessorFinder:
         folder = path.rpartition("/")[0] + "/"
         pieces: list[Candidate] = []
         for c in ranked[:8]:
-            if c.fresh and c.coverage >= SPLIT_PIECE and c.path.startswith(folder) and not any(_related(c, o) for o in pieces):
+            if c.fresh and c.coverage >= SPLIT_PIECE and c.path.startswith(folder) and not any(related(c, o) for o in pieces):
                 pieces.append(c)
         if len(pieces) < 2 or not (old_words := self._body(self.old, path, sym).words):
             return None
@@ -203,8 +150,8 @@ class SuccessorFinder:
                         continue
                     boosted = 1 - (1 - out[id(home)].score) * (1 - WEIGHTS["callers"] * shim.reach)
                     why = f"{shim.symbol.qualname} forwards to it"
-                    out[id(home)] = _replace(out[id(home)], score=boosted, evidence=(*out[id(home)].evidence, why))
-                    out[id(shim)] = _replace(out[id(shim)], score=out[id(shim)].score * 0.5,
+                    out[id(home)] = with_changes(out[id(home)], score=boosted, evidence=(*out[id(home)].evidence, why))
+                    out[id(shim)] = with_changes(out[id(shim)], score=out[id(shim)].score * 0.5,
                                              evidence=(*shim.evidence, f"only forwards to {home.symbol.qualname}"))
         return list(out.values())
 
@@ -238,7 +185,7 @@ class SuccessorFinder:
         member."""
         if parent(sym.qualname):
             return alias.nested and home is not None and alias.path == home[0]
-        return not alias.nested and alias.path.startswith(_package(path))
+        return not alias.nested and alias.path.startswith(package_of(path))
 
     def _defined(self, name: str) -> list[tuple[str, Symbol]]:
         files = self.new_names.definers(name)[: MAX_NAMESAKES * 4]
@@ -286,7 +233,7 @@ class SuccessorFinder:
 
     def _callers(self, path: str, sym: Symbol) -> list[str]:
         """Files of the old package that used the old name (its definition's file aside)."""
-        return [p for p in self.old_names.mentions(leaf(sym.qualname), under=_package(path)) if p != path][:MAX_CALLERS]
+        return [p for p in self.old_names.mentions(leaf(sym.qualname), under=package_of(path)) if p != path][:MAX_CALLERS]
 
     def _newly_used(self, name: str, callers: list[str]) -> int:
         """Callers of the old name that mention ``name`` now and did not before: the call moved."""
@@ -299,24 +246,19 @@ class SuccessorFinder:
 
         return sum(1 for f in callers if uses(new.get(f, b"")) and not uses(old.get(f, b"")))
 
-    def _body(self, view: TreeView, path: str, s: Symbol) -> _Body:
+    def _body(self, view: TreeView, path: str, s: Symbol) -> Body:
         key = (view.version + ":" + path, s)
         if key not in self._bodies:
-            text = "\n".join(view.symbol_lines(path, s))
-            own = leaf(s.qualname)
-            words = frozenset(w for w in _WORD.findall(text) if w not in _NOISE and w != own)
-            calls = frozenset(c for c in _CALL.findall(text) if c not in _NOISE and c != own)
-            strings = frozenset(m.group(2) for m in _STRING.finditer(text))
-            self._bodies[key] = _Body(words, calls, strings, s.summary)
+            self._bodies[key] = body_of("\n".join(view.symbol_lines(path, s)), leaf(s.qualname), s.summary)
         return self._bodies[key]
 
     def _score(self, path, sym, old_body, callers, p, s, why, home_dir=None) -> Candidate:
         new_body = self._body(self.new, p, s)
         evidence = list(dict.fromkeys(why))
         name = min(name_similarity(leaf(sym.qualname), leaf(s.qualname)), 0.9 if leaf(s.qualname) != leaf(sym.qualname) else 1.0)
-        parts = [(j, w) for j, w in ((_jaccard(old_body.words, new_body.words), 0.5),
-                                     (_jaccard(old_body.calls, new_body.calls), 0.3),
-                                     (_jaccard(old_body.strings, new_body.strings), 0.2)) if j is not None]
+        parts = [(j, w) for j, w in ((jaccard(old_body.words, new_body.words), 0.5),
+                                     (jaccard(old_body.calls, new_body.calls), 0.3),
+                                     (jaccard(old_body.strings, new_body.strings), 0.2)) if j is not None]
         body = sum(j * w for j, w in parts) / sum(w for _, w in parts) if parts else 0.0
         if old_body.doc and new_body.doc:
             doc = SequenceMatcher(None, old_body.doc, new_body.doc).ratio()
@@ -355,47 +297,9 @@ class SuccessorFinder:
             return 0.75
         if p == path:
             return 0.5
-        tail = _common_tail(p, path)
+        tail = common_tail(p, path)
         if tail >= 2:
             return min(0.75, 0.25 * tail)
         return 0.25 if p.rpartition("/")[0] == path.rpartition("/")[0] else 0.0
-
-
-def noisy_or(strengths: dict[str, float]) -> float:
-    """Independent pieces of evidence combined: any one strong piece is enough, weak ones add up.
-
-    Each piece (0..1) is scaled by how far it alone may go (:data:`WEIGHTS`): a same name alone
-    is never enough (``forward`` is everywhere), an identical body nearly is.
-    """
-    miss = 1.0
-    for key, value in strengths.items():
-        miss *= 1.0 - WEIGHTS[key] * max(0.0, min(value, 1.0))
-    return 1.0 - miss
-
-
-def _replace(c: Candidate, **changes) -> Candidate:
-    from dataclasses import replace
-
-    return replace(c, **changes)
-
-
-def _common_tail(a: str, b: str) -> int:
-    """How many trailing path components two paths share (``sample/x/interface.py``: 3)."""
-    pa, pb = a.split("/"), b.split("/")
-    k = 0
-    while k < min(len(pa), len(pb)) and pa[-1 - k] == pb[-1 - k]:
-        k += 1
-    return k
-
-
-def _package(path: str) -> str:
-    """The top folder of a tree path (``vllm/``), "" for a file at the top."""
-    return path.partition("/")[0] + "/" if "/" in path else ""
-
-
-def _related(a: Candidate, b: Candidate) -> bool:
-    """Two candidates that are one thing: one nested in the other, or an alias and its target."""
-    return a.path == b.path and (a.symbol.qualname.startswith(b.symbol.qualname + ".")
-                                 or b.symbol.qualname.startswith(a.symbol.qualname + "."))
 
 

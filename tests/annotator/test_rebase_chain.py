@@ -15,7 +15,8 @@ import pytest
 
 from annotator.anchors import scan_text
 from annotator.index import open_index
-from annotator.rebase.chain import Tree, pick_releases, walk
+from annotator.rebase.chain import Tree, walk
+from annotator.rebase.releases import pick_releases
 from annotator.resolve import resolve
 
 BODY = '''    """Fill the slot table for every scheduled request."""

@@ -1,11 +1,11 @@
-"""Tests for annotator.rebase.successors: candidates, evidence and the score for a vanished definition."""
+"""Tests for annotator.rebase.successors and .evidence: candidates, evidence and the score of a vanished definition."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from annotator.index import open_index
-from annotator.rebase.successors import name_similarity, noisy_or
+from annotator.rebase.evidence import name_similarity, noisy_or
 from annotator.rebase.symbols import SymbolLocator
 from annotator.rebase.tree import TreeView
 
