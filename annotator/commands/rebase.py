@@ -118,16 +118,17 @@ def _map(
     from annotator.rebase.chain import walk
     from annotator.resolve import resolve
 
-    old_index = open_index(config.upstream_dir, config.cache_dir, progress=update)
-    new_index = old_index if release is None else open_index(new_root, config.cache_dir, progress=update)
-    old = TreeView(old_index, the_pin.version)
-    new = TreeView(new_index, release.version if release else the_pin.version)
     documents = _read(iter_documents(paths, config), config)
     anchors = [a for _, _, found in documents.values() for a in found]
+    findings = resolve(anchors, open_index(config.upstream_dir, config.cache_dir, progress=update))
     trees, min_confidence = chain
-    reopen = lambda root: old_index if root == config.upstream_dir else open_index(root, config.cache_dir)  # noqa: E731
-    records = walk(resolve(anchors, old_index), trees, reopen, cache_dir=config.cache_dir,
+    # the walk opens each tree itself and holds two at most; the views below only read lines
+    records = walk(findings, trees, lambda root: open_index(root, config.cache_dir), cache_dir=config.cache_dir,
                    min_confidence=min_confidence, progress=update)
+    old_index = open_index(config.upstream_dir, config.cache_dir)
+    new_index = old_index if release is None else open_index(new_root, config.cache_dir)
+    old = TreeView(old_index, the_pin.version)
+    new = TreeView(new_index, release.version if release else the_pin.version)
     for r in records:  # read the cited code now: a real rebase swaps upstream/ before the report
         if r.old_span is not None:
             old.lines(r.old_span.path)
