@@ -135,8 +135,13 @@ def _run_round(real_labs: list[labs.Lab], k: int, tmp_path: Path) -> list[str]:
     report = tmp_path / f"round-{k}.xml"
     files = [str(lab.path / "test_lab.py") for lab, _ in written]
     args = [sys.executable, "-m", "pytest", *files, "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:xdist",
+            "-p", "annotator.labs.failfast",
             "-q", "-o", "junit_family=xunit1", f"--junitxml={report}", "-m", "not gpu"]  # fmt: skip
-    proc = subprocess.run(args, cwd=ROOT, env={**os.environ, labs.IMPL_ENV: str(out)}, capture_output=True, text=True, timeout=900)
+    try:
+        proc = subprocess.run(args, cwd=ROOT, env={**os.environ, labs.IMPL_ENV: str(out)}, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"mutant round {k} ran over 900 s; one of these mutants makes its lab's tests hang: "
+                    + ", ".join(f"{lab.lab_id}:{m.name}" for lab, m in written))
     assert report.is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]
     failures: dict[str, int] = defaultdict(int)
     for case in ET.parse(report).getroot().iter("testcase"):
