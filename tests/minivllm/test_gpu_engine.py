@@ -109,14 +109,20 @@ def test_bf16_logprobs_within_tolerance(tiny_llama_dir: Path, hf_model) -> None:
 
 
 def test_ngram_speculation_keeps_greedy_output(tiny_llama_dir: Path, hf_model) -> None:
-    """With n-gram drafts verified on the GPU, greedy output is still transformers' and drafts are accepted."""
-    rng = random.Random(7)
-    ps = [(lambda motif: (motif * 6)[: 30 + i])([rng.randrange(3, 320) for _ in range(5)]) for i in range(6)]
-    llm = squeezed(tiny_llama_dir, num_kv_blocks=60, speculative_config={"num_speculative_tokens": 3})
-    outs = llm.generate(ps, SamplingParams(temperature=0, max_tokens=24, ignore_eos=True))
+    """With n-gram drafts verified on the GPU, greedy output is still transformers'; drafts are both kept and rejected."""
+    rng = random.Random(0)
+    ps = []
+    for i in range(12):
+        phrase = [rng.randrange(3, 320) for _ in range(rng.randrange(3, 12))]
+        ps.append(phrase * rng.randrange(2, 5) if i % 3 else phrase + phrase[:2])
+    ngram = {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 1, "prompt_lookup_max": 3}
+    llm = squeezed(tiny_llama_dir, num_kv_blocks=40, max_num_seqs=12, speculative_config=ngram)
+    outs = llm.generate(ps, SamplingParams(temperature=0, max_tokens=40, ignore_eos=True))
     for p, got in zip(ps, tokens(outs)):
-        assert got == hf_greedy(hf_model, p, 24, eos=None)
-    assert llm.llm_engine.spec_decoding_stats.num_accepted_tokens > 0
+        assert got == hf_greedy(hf_model, p, 40, eos=None)
+    stats = llm.llm_engine.spec_decoding_stats
+    assert 0 < stats.num_accepted_tokens < stats.num_draft_tokens
+    assert any(o.metrics.num_preemptions for o in outs), "the pool was small enough to preempt"
 
 
 def test_seeded_sampling_does_not_depend_on_batch(tiny_llama_dir: Path) -> None:
