@@ -1,233 +1,232 @@
-"""minivllm vs transformers ``generate()``: throughput, prefix sharing, KV memory, MFU.
+"""minivllm vs transformers in its best modes: throughput, repeated, alternated, with the spread.
 
-Both engines run in this one process, on the same random ~19M-parameter
-Llama checkpoint and the same seeded workload, with the same thread count.
+Peers, on the same random Llama checkpoint, float32, the same seeded workload and the same
+thread count (each thread count in its own child process, ``OMP_NUM_THREADS`` set before torch
+loads):
 
-    python bench/engine.py            # the full workload of issue 6
-    python bench/engine.py --quick    # a smaller one (about a minute)
+- transformers continuous batching (``init_continuous_batching``, the engine behind
+  ``generate_batch``), each request with its own ``max_new_tokens``;
+- transformers static batching: ``generate()`` over batches of requests sorted by output length
+  (so rows of a batch need similar lengths), each row stopped at its own length by a
+  per-row stopping criterion.
+
+Every engine is built once and warmed up on the whole workload (untimed); then the engines
+take turns, run after run, the starting engine rotating, so that load changes on this shared
+machine hit all of them alike. Each figure is the median output tokens/s of ``--runs`` runs with
+the min-max; the load average is printed before and after each configuration.
+
+    python bench/engine.py                   # 19M and ~120M models, 1 and 2 threads, 5 runs
+    python bench/engine.py --models 19M --threads 1 --runs 5
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minivllm import LLM, SamplingParams  # noqa: E402
-from minivllm.config import ModelConfig  # noqa: E402
-from minivllm.core.kv_cache_utils import cdiv  # noqa: E402
-from minivllm.sampling_params import RequestOutputKind  # noqa: E402
-
-BLOCK = 16
-CHECKPOINT = dict(
-    vocab_size=8192, hidden_size=384, intermediate_size=1024, num_hidden_layers=8,
-    num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=1024,
-    tie_word_embeddings=False, bos_token_id=None, eos_token_id=None, pad_token_id=0,
-)
+BASE = dict(tie_word_embeddings=False, bos_token_id=None, eos_token_id=None, pad_token_id=0, max_position_embeddings=1024)
+MODELS = {
+    "19M": dict(vocab_size=8192, hidden_size=384, intermediate_size=1024, num_hidden_layers=8,
+                num_attention_heads=6, num_key_value_heads=2, **BASE),
+    "120M": dict(vocab_size=32000, hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
+                 num_attention_heads=12, num_key_value_heads=4, **BASE),
+}  # fmt: skip
+# (requests, prompt length range, output length range) per model: mixed lengths, sized for a shared 2-core box
+WORKLOADS = {"19M": (32, (32, 256), (16, 128)), "120M": (16, (16, 128), (8, 64))}
+STATIC_BATCH = 16
 
 
 @dataclass(frozen=True)
 class Workload:
-    """Seeded requests: prompt token ids and the number of tokens to generate."""
+    """Seeded requests: prompt token ids and the number of tokens each must generate."""
 
     prompts: list[list[int]]
     out_lens: list[int]
 
 
-@dataclass(frozen=True)
-class Run:
-    """What one engine did on one workload."""
-
-    seconds: float
-    cpu_seconds: float
-    output_tokens: int
-    kv_bytes: int
-    extra: dict
+def make_workload(model: str, seed: int = 0) -> Workload:
+    """The model's workload: uniform random prompt and output lengths."""
+    n, (p_lo, p_hi), (o_lo, o_hi) = WORKLOADS[model]
+    rng = random.Random(seed)
+    vocab = MODELS[model]["vocab_size"]
+    prompts = [[rng.randrange(1, vocab) for _ in range(rng.randint(p_lo, p_hi))] for _ in range(n)]
+    return Workload(prompts, [rng.randint(o_lo, o_hi) for _ in range(n)])
 
 
-def build_checkpoint(path: Path) -> Path:
-    """Write a random Llama checkpoint (seeded) with transformers' save_pretrained."""
+class Minivllm:
+    """minivllm, every request submitted at once, greedy, exact output lengths."""
+
+    name = "minivllm"
+
+    def __init__(self, model_dir: Path) -> None:
+        from minivllm import LLM
+
+        self.llm = LLM(model_dir, block_size=16, max_num_seqs=64, max_num_batched_tokens=512, max_model_len=1024)
+
+    def run(self, w: Workload) -> list[list[int]]:
+        from minivllm import SamplingParams
+
+        params = [SamplingParams(temperature=0, max_tokens=o, ignore_eos=True, detokenize=False) for o in w.out_lens]
+        return [list(o.outputs[0].token_ids) for o in self.llm.generate(w.prompts, params)]
+
+
+class HFContinuous:
+    """transformers continuous batching; one manager reused, per-request ``max_new_tokens``."""
+
+    name = "transformers continuous batching"
+
+    def __init__(self, model_dir: Path) -> None:
+        import torch
+        from transformers import GenerationConfig, LlamaForCausalLM
+
+        model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        config = GenerationConfig(do_sample=False, max_new_tokens=1024, eos_token_id=-1, pad_token_id=0)
+        self.manager = model.init_continuous_batching(generation_config=config)
+        self.manager.start()
+
+    def run(self, w: Workload) -> list[list[int]]:
+        ids = [self.manager.add_request(p, max_new_tokens=o) for p, o in zip(w.prompts, w.out_lens)]
+        done: dict[str, list[int]] = {}
+        while len(done) < len(ids):
+            result = self.manager.get_result(timeout=30)
+            if result is None:
+                raise RuntimeError("transformers continuous batching stalled")
+            if result.is_finished():
+                done[result.request_id] = list(result.generated_tokens)
+        return [done[i] for i in ids]
+
+    def close(self) -> None:
+        self.manager.stop(block=True)
+
+
+class HFStatic:
+    """transformers ``generate()``: batches of length-sorted requests, each row stopped at its length."""
+
+    name = f"transformers static (sorted batches of {STATIC_BATCH})"
+
+    def __init__(self, model_dir: Path) -> None:
+        import torch
+        from transformers import LlamaForCausalLM
+
+        self.torch = torch
+        self.model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+
+    def run(self, w: Workload) -> list[list[int]]:
+        torch = self.torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        order = sorted(range(len(w.prompts)), key=lambda i: w.out_lens[i])
+        result: dict[int, list[int]] = {}
+        for lo in range(0, len(order), STATIC_BATCH):
+            rows = order[lo : lo + STATIC_BATCH]
+            width = max(len(w.prompts[i]) for i in rows)
+            ids = torch.tensor([[0] * (width - len(w.prompts[i])) + w.prompts[i] for i in rows])
+            mask = (ids != 0) | (torch.arange(width)[None] >= torch.tensor([[width - len(w.prompts[i])] for i in rows]))
+            wanted = torch.tensor([w.out_lens[i] for i in rows])
+
+            class PerRow(StoppingCriteria):
+                def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, D102
+                    return (input_ids.shape[1] - width) >= wanted
+
+            with torch.no_grad():
+                out = self.model.generate(ids, attention_mask=mask.long(), max_new_tokens=int(wanted.max()),
+                                          do_sample=False, pad_token_id=0, eos_token_id=None,
+                                          stopping_criteria=StoppingCriteriaList([PerRow()]))  # fmt: skip
+            for j, i in enumerate(rows):
+                result[i] = out[j, width : width + w.out_lens[i]].tolist()
+        return [result[i] for i in range(len(w.prompts))]
+
+
+def child(model_dir: Path, model: str, runs: int) -> dict:
+    """Build, warm up, then time the engines in rotating order; return every run's figures."""
+    import torch
+
+    w = make_workload(model)
+    engines = [Minivllm(model_dir), HFContinuous(model_dir), HFStatic(model_dir)]
+    tokens = sum(w.out_lens)
+    outputs = {e.name: e.run(w) for e in engines}  # warm-up on the full workload
+    times: dict[str, list[float]] = {e.name: [] for e in engines}
+    load_before = os.getloadavg()[0]
+    for r in range(runs):
+        for k in range(len(engines)):
+            engine = engines[(r + k) % len(engines)]
+            start = time.perf_counter()
+            out = engine.run(w)
+            times[engine.name].append(time.perf_counter() - start)
+            assert [len(t) for t in out] == w.out_lens, engine.name
+    for e in engines:
+        getattr(e, "close", lambda: None)()
+    same = sum(a == b for a, b in zip(outputs["minivllm"], outputs["transformers continuous batching"]))
+    return {"threads": torch.get_num_threads(), "tokens": tokens, "requests": len(w.prompts), "times": times,
+            "load": (load_before, os.getloadavg()[0]), "identical_to_cb": same}  # fmt: skip
+
+
+def build(model: str, path: Path) -> Path:
+    """A seeded random Llama checkpoint of the given size, written with save_pretrained."""
+    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    LlamaForCausalLM(LlamaConfig(**CHECKPOINT)).float().save_pretrained(path)
+    LlamaForCausalLM(LlamaConfig(**MODELS[model])).float().save_pretrained(path)
     return path
 
 
-def make_workload(n: int, prompt_range: tuple[int, int], out_range: tuple[int, int], seed: int) -> Workload:
-    """``n`` random prompts and output lengths, uniform in the given ranges."""
-    rng = random.Random(seed)
-    prompts = [[rng.randrange(1, CHECKPOINT["vocab_size"]) for _ in range(rng.randint(*prompt_range))] for _ in range(n)]
-    return Workload(prompts, [rng.randint(*out_range) for _ in range(n)])
-
-
-def matmul_peak_gflops() -> float:
-    """Best fp32 GEMM rate of this machine at the current thread count, per CPU-second.
-
-    Timed with process CPU time, like the MFU figures, so that time the
-    process spends descheduled on a busy machine counts for neither.
-    """
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    best = float("inf")
-    for _ in range(5):
-        start = time.process_time()
-        for _ in range(10):
-            a @ b
-        best = min(best, time.process_time() - start)
-    return 2 * 1024**3 * 10 / best / 1e9
-
-
-def workload_flops(cfg: ModelConfig, w: Workload) -> float:
-    """Model FLOPs of the useful work: every token fed once, logits only where sampled."""
-    per_layer = 2 * cfg.hidden_size * (cfg.num_attention_heads + 2 * cfg.num_key_value_heads) * cfg.head_dim
-    per_layer += 2 * cfg.num_attention_heads * cfg.head_dim * cfg.hidden_size
-    per_layer += 2 * 3 * cfg.hidden_size * cfg.intermediate_size
-    body = cfg.num_hidden_layers * per_layer
-    head = 2 * cfg.hidden_size * cfg.vocab_size
-    attn = 4 * cfg.num_hidden_layers * cfg.num_attention_heads * cfg.head_dim
-    total = 0.0
-    for p, o in zip(w.prompts, w.out_lens):
-        n = len(p) + o - 1  # the last sampled token is never fed back
-        total += n * body + o * head + attn * n * (n + 1) / 2
-    return total
-
-
-def run_minivllm(model_dir: Path, w: Workload, **engine_kwargs: object) -> Run:
-    """Submit everything at once, step until done; record peak KV use and TTFTs."""
-    llm = LLM(model_dir, **engine_kwargs)
-    engine = llm.llm_engine
-    llm.generate([[1, 2, 3]], SamplingParams(temperature=0, max_tokens=4))  # warm-up
-    base_computed = engine.scheduler.num_prompt_tokens_computed
-    pool = engine.scheduler.kv_cache_manager.block_pool
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for p, o in zip(w.prompts, w.out_lens):
-        engine.add_request(p, SamplingParams(temperature=0, max_tokens=o, ignore_eos=True,
-                                             output_kind=RequestOutputKind.FINAL_ONLY))
-    finals, peak_used, peak_running = [], 0, 0
-    while engine.has_unfinished_requests():
-        finals += engine.step()
-        peak_used = max(peak_used, pool.num_blocks - 1 - pool.get_num_free_blocks())
-        peak_running = max(peak_running, len(engine.scheduler.running))
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    block_bytes = engine.model_runner.kv_cache_bytes // pool.num_blocks
-    ttft = [o.metrics.first_token_time - o.metrics.arrival_time for o in finals]
-    return Run(seconds, cpu, sum(len(o.outputs[0].token_ids) for o in finals), engine.model_runner.kv_cache_bytes, {
-        "peak_kv_bytes": peak_used * block_bytes, "peak_running": peak_running,
-        "prompt_tokens_computed": engine.scheduler.num_prompt_tokens_computed - base_computed,
-        "ttft_mean": statistics.mean(ttft), "ttft_median": statistics.median(ttft),
-        "preemptions": sum(o.metrics.num_preemptions for o in finals),
-    })
-
-
-def run_hf(model_dir: Path, w: Workload, batch: int = 16) -> Run:
-    """transformers generate() in static, left-padded batches of ``batch`` requests."""
-    from transformers import LlamaForCausalLM
-
-    model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=4, do_sample=False)  # warm-up
-    peak, useful = 0, 0
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for i in range(0, len(w.prompts), batch):
-        prompts, outs = w.prompts[i : i + batch], w.out_lens[i : i + batch]
-        width = max(map(len, prompts))
-        ids = torch.tensor([[0] * (width - len(p)) + p for p in prompts])
-        mask = (torch.arange(width)[None] >= torch.tensor([[width - len(p)] for p in prompts])).long()
-        with torch.no_grad():
-            out = model.generate(ids, attention_mask=mask, max_new_tokens=max(outs), min_new_tokens=max(outs),
-                                 do_sample=False, pad_token_id=0, return_dict_in_generate=True)
-        cache = out.past_key_values
-        peak = max(peak, sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values)))
-        useful += sum(outs)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    return Run(seconds, cpu, useful, peak, {"peak_running": batch})
-
-
-def prefix_workload(n: int, shared: int, unique: int, out: int, seed: int) -> Workload:
-    """``n`` prompts made of one shared prefix and a unique suffix each."""
-    rng = random.Random(seed)
-    prefix = [rng.randrange(1, CHECKPOINT["vocab_size"]) for _ in range(shared)]
-    prompts = [prefix + [rng.randrange(1, CHECKPOINT["vocab_size"]) for _ in range(unique)] for _ in range(n)]
-    return Workload(prompts, [out] * n)
-
-
-def pool_for(w: Workload) -> int:
-    """Blocks for every request of ``w`` in flight at once (so no preemption), at least one full sequence."""
-    need = 1 + sum(cdiv(len(p) + o, BLOCK) for p, o in zip(w.prompts, w.out_lens))
-    return max(need, cdiv(1024, BLOCK) + 1)
-
-
-def mib(n: float) -> str:
-    return f"{n / 2**20:.1f} MiB"
-
-
-def report_throughput(model_dir: Path, w: Workload, peak: float, engine_kwargs: dict) -> None:
-    """Throughput, MFU and KV memory of both engines on the same workload."""
-    cfg = ModelConfig.from_dir(model_dir)
-    ours = run_minivllm(model_dir, w, **engine_kwargs)
-    theirs = run_hf(model_dir, w)
-    flops = workload_flops(cfg, w)
-    print(f"\n== throughput: {len(w.prompts)} requests, prompts {min(map(len, w.prompts))}-"
-          f"{max(map(len, w.prompts))}, outputs {min(w.out_lens)}-{max(w.out_lens)} tokens ==")
-    for name, run in (("minivllm", ours), ("transformers (static batches of 16)", theirs)):
-        mfu = flops / run.cpu_seconds / (peak * 1e9)
-        print(f"{name:36s} {run.output_tokens / run.seconds:7.1f} output tok/s "
-              f"({run.output_tokens} tokens in {run.seconds:.1f} s wall, {run.cpu_seconds:.1f} s CPU)  MFU {mfu:.1%}")
-    print(f"speed-up: {theirs.seconds / ours.seconds:.2f}x wall, {theirs.cpu_seconds / ours.cpu_seconds:.2f}x CPU time"
-          f"  (preemptions in minivllm: {ours.extra['preemptions']})")
-    print("\n== KV memory, same workload ==")
-    for name, run, peak_bytes in (("minivllm", ours, ours.extra["peak_kv_bytes"]),
-                                  ("transformers DynamicCache", theirs, theirs.kv_bytes)):
-        n = run.extra["peak_running"]
-        print(f"{name:26s} peak {mib(peak_bytes):>10s} for {n:2d} requests in flight = "
-              f"{mib(peak_bytes / n)} per request")
-    print(f"minivllm pool reserved for this run: {mib(ours.kv_bytes)} (sized so that nothing is preempted)")
-
-
-def report_prefix(model_dir: Path, w: Workload, engine_kwargs: dict) -> None:
-    """Prompt tokens computed and TTFT with and without prefix caching."""
-    total = sum(map(len, w.prompts))
-    print(f"\n== prefix sharing: {len(w.prompts)} requests, {len(w.prompts[0])}-token prompts sharing a prefix ==")
-    for caching in (False, True):
-        run = run_minivllm(model_dir, w, **{**engine_kwargs, "enable_prefix_caching": caching})
-        computed = run.extra["prompt_tokens_computed"]
-        print(f"prefix caching {'on ' if caching else 'off'}: prefill tokens computed {computed}/{total} "
-              f"({computed / total:.1%}); TTFT mean {run.extra['ttft_mean'] * 1e3:.0f} ms, "
-              f"median {run.extra['ttft_median'] * 1e3:.0f} ms; wall {run.seconds:.2f} s")
+def report(model: str, params: float, res: dict) -> None:
+    """One configuration's table: median tok/s and min-max per engine, and the ratio to the best peer."""
+    tokens = res["tokens"]
+    n_p, (p_lo, p_hi), (o_lo, o_hi) = WORKLOADS[model]
+    print(f"\n== {model} ({params / 1e6:.0f}M params, fp32), {res['threads']} thread(s): {n_p} requests, "
+          f"prompts {p_lo}-{p_hi}, outputs {o_lo}-{o_hi} ({tokens} output tokens); "
+          f"load {res['load'][0]:.1f} -> {res['load'][1]:.1f} ==")
+    medians = {}
+    for name, ts in res["times"].items():
+        rates = sorted(tokens / t for t in ts)
+        medians[name] = statistics.median(rates)
+        print(f"  {name:44s} median {medians[name]:7.1f} tok/s  (min {rates[0]:7.1f}, max {rates[-1]:7.1f}; {len(ts)} runs)")
+    best_peer = max((v, k) for k, v in medians.items() if k != "minivllm")
+    print(f"  minivllm / best transformers mode ({best_peer[1]}): {medians['minivllm'] / best_peer[0]:.2f}x;"
+          f" greedy outputs identical to continuous batching: {res['identical_to_cb']}/{res['requests']}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller workload")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--model-dir", type=Path, help="reuse a checkpoint instead of building one")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--child", nargs=2, metavar=("MODEL", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    tmp = tempfile.TemporaryDirectory()
-    model_dir = args.model_dir or build_checkpoint(Path(tmp.name) / "llama-19m")
-    if args.quick:
-        w, pw = make_workload(16, (32, 128), (16, 64), 0), prefix_workload(32, 256, 32, 4, 1)
-    else:
-        w, pw = make_workload(64, (32, 512), (16, 256), 0), prefix_workload(32, 256, 32, 16, 1)
-    kwargs = dict(block_size=BLOCK, max_num_seqs=64, max_num_batched_tokens=512, max_model_len=1024)
-    peak = matmul_peak_gflops()
-    params = sum(t.numel() for t in load_file(str(model_dir / "model.safetensors")).values())
-    print(f"model: random Llama, {params / 1e6:.1f}M parameters, float32; threads {args.threads}; "
-          f"load average {os.getloadavg()[0]:.1f}; measured fp32 matmul peak {peak:.1f} GFLOP/s")
-    print("(CPU time is reported beside wall time: on a shared machine it is the steadier figure;"
-          " MFU = useful model FLOPs / CPU time / peak)")
-    report_throughput(model_dir, w, peak, {**kwargs, "num_kv_blocks": pool_for(w)})
-    report_prefix(model_dir, pw, {**kwargs, "num_kv_blocks": pool_for(pw)})
+    if args.child:
+        import torch
+
+        torch.set_num_threads(args.threads[0])
+        print(json.dumps(child(Path(args.child[1]), args.child[0], args.runs)))
+        return 0
+    print(f"bench/engine.py: load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models:
+            path = build(model, Path(tmp) / model)
+            from safetensors.torch import load_file
+
+            params = sum(t.numel() for t in load_file(str(path / "model.safetensors")).values())
+            for threads in args.threads:
+                env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+                cmd = [sys.executable, __file__, "--child", model, str(path), "--threads", str(threads), "--runs", str(args.runs)]
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+                if proc.returncode:
+                    print(f"\n== {model}, {threads} thread(s): child failed ==\n{proc.stderr[-2000:]}")
+                    continue
+                report(model, params, json.loads(proc.stdout.strip().splitlines()[-1]))
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
