@@ -62,12 +62,12 @@ def run(config: Config, strict: bool) -> int:
 
 def build_into(config: Config, out: Path, mkdocs_yml: Path | None = None) -> SiteReport:
     """Run mkdocs with ``mkdocs_yml`` (default: the project's) into ``out``, collecting warnings."""
-    from annotator.commands.upstream import checked_tree
+    from annotator.commands.upstream import require_tree
 
     mkdocs_yml = mkdocs_yml or config.root / "mkdocs.yml"
     if not mkdocs_yml.is_file():
         raise ConfigError(f"{mkdocs_yml}: missing; the site needs the project's mkdocs.yml")
-    checked_tree(config)  # the tree is there and is the pinned release
+    require_tree(config)
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
