@@ -122,7 +122,15 @@ def _enter(path: Path, skip: set[Path]) -> bool:
     name = path.name
     if name.startswith(".") or name in SKIP_DIRS:
         return False
-    return not (path / "pyvenv.cfg").exists() and not (skip and path.resolve() in skip)
+    return not _is_venv(path) and not (skip and path.resolve() in skip)
+
+
+def _is_venv(path: Path) -> bool:
+    """A virtual environment holds ``pyvenv.cfg``; a path too long to stat is not one."""
+    try:
+        return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+    except (OSError, ValueError):
+        return False
 
 
 def _inside(path: Path, top: Path) -> bool:

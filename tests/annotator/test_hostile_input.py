@@ -220,14 +220,17 @@ def test_very_deep_document_tree_is_walked(tmp_path: Path, monkeypatch: pytest.M
     deep = tmp_path / "top"
     deep.mkdir()
     monkeypatch.chdir(deep)  # build it relative, one level at a time (os.makedirs itself recurses)
-    for _ in range(max(990, sys.getrecursionlimit() + 10)):  # deeper than recursion can go
+    for _ in range(1200):  # deeper than a 1,000-frame stack, shallower than PATH_MAX allows
         os.mkdir("d")
         os.chdir("d")
     Path("note.md").write_text("x", "utf-8")
     os.chdir(tmp_path)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)  # the default; another test (or library) may have raised it
     try:
         assert [p.name for p in iter_documents([deep])] == ["note.md"]
     finally:
+        sys.setrecursionlimit(limit)
         _remove_deep(deep)
 
 
