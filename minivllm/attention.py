@@ -10,11 +10,12 @@ requests, described varlen-style (``query_start_loc``, ``seq_lens``, block
 table) as the GPU kernels expect. One :func:`paged_attention` call per layer
 attends all of them: the queries are cut into *tiles* (one decode token, or up
 to ``PREFILL_TILE`` consecutive queries of one request), and the keys are
-streamed a chunk of blocks at a time straight from the block table, merged
-with an online softmax. Nothing copies a request's whole context out of the
-cache; each chunk touches only the blocks the active tiles still need, so the
-work grows with the tokens actually read, and the loop runs over key chunks,
-never over requests.
+read a chunk of blocks at a time straight from the block table, each chunk
+attended by one fused kernel call and the chunks merged by log-sum-exp (as a
+split-KV kernel does). There is no per-request workspace: on the CPU a chunk
+read is still a gather of at most ``KEY_CHUNK`` keys per tile, but it touches
+only the blocks the tiles still reading need, so the work grows with the
+tokens actually read, and the loop runs over key chunks, never over requests.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PREFILL_TILE = 32  # queries of one request attended together
-KEY_CHUNK = 128  # keys streamed per online-softmax step (rounded to whole blocks)
+KEY_CHUNK = 512  # keys read per fused attention call (rounded to whole blocks), merged by log-sum-exp
 MASKED = -1e30  # finite, so a chunk masked for a whole row cannot make NaN
 
 
@@ -280,46 +281,68 @@ def paged_attention(
 def attend_tiles(
     q: torch.Tensor, kv_cache: torch.Tensor, plan: TilePlan, scale: float, workspace: Workspace | None = None
 ) -> torch.Tensor:
-    """One tile plan: stream key chunks, keep a running max, sum and weighted sum per query.
+    """One tile plan: attend each key chunk with a fused kernel, merge the chunks by log-sum-exp.
 
     Queries are laid out ``[kv_heads, tiles, group * q_tile, D]`` so every
-    query head of a KV group multiplies the same gathered keys: GQA without
-    repeating K or V.
+    query head of a KV group meets the same gathered keys: GQA without
+    repeating K or V. A plan with a single chunk needs no merge at all.
     """
     heads, dim = q.shape[1:]
     kv_heads = kv_cache.shape[1]
     group, q_tile = heads // kv_heads, plan.q_tile
     tiles = len(plan.rows) // q_tile
-    qt = (q[plan.rows].float() * scale).view(tiles, q_tile, kv_heads, group, dim)
+    qt = q[plan.rows].view(tiles, q_tile, kv_heads, group, dim)
     qt = qt.permute(2, 0, 3, 1, 4).reshape(kv_heads, tiles, group * q_tile, dim)
-    run_max = torch.full((kv_heads, tiles, group * q_tile, 1), float("-inf"))
-    run_sum = torch.zeros_like(run_max)
-    acc = torch.zeros_like(qt)
-    for chunk in plan.chunks:
-        n = chunk.num_tiles
+    if len(plan.chunks) == 1:
+        (chunk,) = plan.chunks
         k, v = gather_kv(kv_cache, chunk.block_ids, workspace)
-        scores = torch.matmul(qt[:, :n], k.float().transpose(-1, -2))
-        scores = (scores.view(kv_heads, n, group, q_tile, -1) + chunk.bias).view(kv_heads, n, group * q_tile, -1)
-        online_softmax_step(scores, v.float(), run_max[:, :n], run_sum[:, :n], acc[:, :n])
-    out = (acc / run_sum).view(kv_heads, tiles, group, q_tile, dim).permute(1, 3, 0, 2, 4)
-    return out.reshape(tiles * q_tile, heads, dim).to(q.dtype)
+        acc = F.scaled_dot_product_attention(qt, k, v, attn_mask=_group_mask(chunk, group, q.dtype), scale=scale)
+    else:
+        acc = torch.zeros_like(qt)
+        lse = torch.full(qt.shape[:-1], float("-inf"))
+        for chunk in plan.chunks:
+            n = chunk.num_tiles
+            k, v = gather_kv(kv_cache, chunk.block_ids, workspace)
+            part, part_lse = attend_chunk(qt[:, :n], k, v, _group_mask(chunk, group, q.dtype), scale)
+            merge_chunk(acc[:, :n], lse[:, :n], part, part_lse)
+    out = acc.view(kv_heads, tiles, group, q_tile, dim).permute(1, 3, 0, 2, 4)
+    return out.reshape(tiles * q_tile, heads, dim)
+
+
+def _group_mask(chunk: KeyChunk, group: int, dtype: torch.dtype) -> torch.Tensor:
+    """The chunk's ``[tiles, 1, q_tile, C]`` bias as ``[1, tiles, group * q_tile, C]`` (one row per query head)."""
+    n, _, q_tile, width = chunk.bias.shape
+    return chunk.bias.expand(n, group, q_tile, width).reshape(1, n, group * q_tile, width).to(dtype)
+
+
+def attend_chunk(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention over one key chunk and each query row's log-sum-exp (to merge chunks later).
+
+    The CPU flash-attention kernel returns both in one fused pass; where it
+    is missing the scores are materialised instead.
+    """
+    fused = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if fused is not None and q.device.type == "cpu":
+        out, lse = fused(q, k, v, 0.0, False, attn_mask=mask, scale=scale)[:2]
+        return out, lse.float()
+    scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * scale + mask.float()
+    lse = torch.logsumexp(scores, dim=-1)
+    return torch.matmul(torch.exp(scores - lse[..., None]), v.float()).to(q.dtype), lse
 
 
 # upstream: vllm/v1/attention/ops/merge_attn_states.py:9 — merge_attn_states()
-def online_softmax_step(
-    scores: torch.Tensor, v: torch.Tensor, run_max: torch.Tensor, run_sum: torch.Tensor, acc: torch.Tensor
-) -> None:
-    """Fold one chunk's scores ``[..., q, C]`` and values ``[..., C, D]`` into the running state, in place.
+def merge_chunk(acc: torch.Tensor, lse: torch.Tensor, part: torch.Tensor, part_lse: torch.Tensor) -> None:
+    """Fold one chunk's output ``[..., q, D]`` and log-sum-exp ``[..., q]`` into the running pair, in place.
 
-    Earlier chunks' sum and accumulator are rescaled by ``exp(old_max -
-    new_max)``, so the result equals one softmax over all chunks seen.
+    Each side is weighted by ``exp(its lse - merged lse)``, so the result
+    equals one softmax over every chunk seen so far.
     """
-    new_max = torch.maximum(run_max, scores.amax(-1, keepdim=True))
-    rescale = torch.exp(run_max - new_max)
-    p = torch.exp(scores - new_max)
-    run_sum.mul_(rescale).add_(p.sum(-1, keepdim=True))
-    acc.mul_(rescale).add_(torch.matmul(p, v))
-    run_max.copy_(new_max)
+    merged = torch.logaddexp(lse, part_lse)
+    acc.mul_(torch.exp(lse - merged)[..., None].to(acc.dtype))
+    acc.add_(part * torch.exp(part_lse - merged)[..., None].to(acc.dtype))
+    lse.copy_(merged)
 
 
 def paged_attention_reference(

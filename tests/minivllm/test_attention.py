@@ -12,7 +12,7 @@ from minivllm.attention import (
     build_attention_metadata,
     compute_slot_mapping,
     gather_kv,
-    online_softmax_step,
+    merge_chunk,
     paged_attention,
     paged_attention_reference,
     write_kv,
@@ -145,15 +145,30 @@ def test_gather_kv_returns_tokens_in_table_order() -> None:
     torch.testing.assert_close(v[0, 1, :BS], cache[1, 0, 2])
 
 
-def test_online_softmax_over_chunks_equals_one_softmax() -> None:
-    """Folding scores chunk by chunk (one chunk fully masked) gives softmax(all) @ v."""
+def test_merging_chunks_equals_one_softmax() -> None:
+    """Folding chunk outputs by log-sum-exp (one chunk fully masked for a row) gives softmax(all) @ v."""
     torch.manual_seed(4)
     scores, v = torch.randn(3, 20), torch.randn(20, 5)
     scores[1, :8] = attention.MASKED
-    run_max, run_sum, acc = torch.full((3, 1), float("-inf")), torch.zeros(3, 1), torch.zeros(3, 5)
+    acc, lse = torch.zeros(3, 5), torch.full((3,), float("-inf"))
     for lo in range(0, 20, 8):
-        online_softmax_step(scores[:, lo : lo + 8], v[lo : lo + 8], run_max, run_sum, acc)
-    torch.testing.assert_close(acc / run_sum, torch.softmax(scores, -1) @ v)
+        part_lse = torch.logsumexp(scores[:, lo : lo + 8], -1)
+        part = torch.softmax(scores[:, lo : lo + 8], -1) @ v[lo : lo + 8]
+        merge_chunk(acc, lse, part, part_lse)
+    torch.testing.assert_close(acc, torch.softmax(scores, -1) @ v)
+    torch.testing.assert_close(lse, torch.logsumexp(scores, -1))
+
+
+def test_unfused_chunk_path_equals_the_fused_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the fused CPU kernel, attend_chunk's fallback gives the same output and log-sum-exp."""
+    torch.manual_seed(5)
+    q, k, v = torch.randn(2, 3, 6, D), torch.randn(2, 3, 10, D), torch.randn(2, 3, 10, D)
+    mask = torch.zeros(1, 3, 6, 10).masked_fill_(torch.rand(1, 3, 6, 10) < 0.3, attention.MASKED)
+    want = attention.attend_chunk(q, k, v, mask, 0.3)
+    monkeypatch.setattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None, raising=False)
+    got = attention.attend_chunk(q, k, v, mask, 0.3)
+    torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got[1], want[1], rtol=1e-5, atol=1e-5)
 
 
 def test_metadata_plans_are_built_once_per_step() -> None:

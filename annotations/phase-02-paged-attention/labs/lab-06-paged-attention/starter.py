@@ -13,11 +13,12 @@ requests, described varlen-style (``query_start_loc``, ``seq_lens``, block
 table) as the GPU kernels expect. One :func:`paged_attention` call per layer
 attends all of them: the queries are cut into *tiles* (one decode token, or up
 to ``PREFILL_TILE`` consecutive queries of one request), and the keys are
-streamed a chunk of blocks at a time straight from the block table, merged
-with an online softmax. Nothing copies a request's whole context out of the
-cache; each chunk touches only the blocks the active tiles still need, so the
-work grows with the tokens actually read, and the loop runs over key chunks,
-never over requests.
+read a chunk of blocks at a time straight from the block table, each chunk
+attended by one fused kernel call and the chunks merged by log-sum-exp (as a
+split-KV kernel does). There is no per-request workspace: on the CPU a chunk
+read is still a gather of at most ``KEY_CHUNK`` keys per tile, but it touches
+only the blocks the tiles still reading need, so the work grows with the
+tokens actually read, and the loop runs over key chunks, never over requests.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PREFILL_TILE = 32  # queries of one request attended together
-KEY_CHUNK = 128  # keys streamed per online-softmax step (rounded to whole blocks)
+KEY_CHUNK = 512  # keys read per fused attention call (rounded to whole blocks), merged by log-sum-exp
 MASKED = -1e30  # finite, so a chunk masked for a whole row cannot make NaN
 
 
@@ -283,34 +284,53 @@ def paged_attention(
 def attend_tiles(
     q: torch.Tensor, kv_cache: torch.Tensor, plan: TilePlan, scale: float, workspace: Workspace | None = None
 ) -> torch.Tensor:
-    """One tile plan: stream key chunks, keep a running max, sum and weighted sum per query.
+    """One tile plan: attend each key chunk with a fused kernel, merge the chunks by log-sum-exp.
 
     Queries are laid out ``[kv_heads, tiles, group * q_tile, D]`` so every
-    query head of a KV group multiplies the same gathered keys: GQA without
-    repeating K or V.
+    query head of a KV group meets the same gathered keys: GQA without
+    repeating K or V. A plan with a single chunk needs no merge at all.
     """
-    # TODO: gather the queries of plan.rows, scale them, lay them out [kv_heads, tiles, group * q_tile, D]
-    # TODO: running max -inf, running sum 0, accumulator 0, one row per query head of every tile
-    # TODO: for each chunk: gather its blocks, scores = q @ k^T for the first chunk.num_tiles tiles, add chunk.bias
-    # TODO: fold each chunk in with online_softmax_step on the [:, :n] slices; at the end divide and undo the layout
+    # TODO: gather the queries of plan.rows and lay them out [kv_heads, tiles, group * q_tile, D] (query head h = kv head h // group)
+    # TODO: one chunk: gather its blocks and make one scaled_dot_product_attention call with the chunk's bias as the mask (_group_mask)
+    # TODO: several chunks: attend_chunk gives each chunk's output and log-sum-exp for the first chunk.num_tiles tiles; fold them with merge_chunk
+    # TODO: undo the layout: [tiles * q_tile, heads, D]
     raise NotImplementedError("lab: implement attend_tiles")
 
 
-# upstream: vllm/v1/attention/ops/merge_attn_states.py:9 — merge_attn_states()
-def online_softmax_step(
-    scores: torch.Tensor, v: torch.Tensor, run_max: torch.Tensor, run_sum: torch.Tensor, acc: torch.Tensor
-) -> None:
-    """Fold one chunk's scores ``[..., q, C]`` and values ``[..., C, D]`` into the running state, in place.
+def _group_mask(chunk: KeyChunk, group: int, dtype: torch.dtype) -> torch.Tensor:
+    """The chunk's ``[tiles, 1, q_tile, C]`` bias as ``[1, tiles, group * q_tile, C]`` (one row per query head)."""
+    n, _, q_tile, width = chunk.bias.shape
+    return chunk.bias.expand(n, group, q_tile, width).reshape(1, n, group * q_tile, width).to(dtype)
 
-    Earlier chunks' sum and accumulator are rescaled by ``exp(old_max -
-    new_max)``, so the result equals one softmax over all chunks seen.
+
+def attend_chunk(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention over one key chunk and each query row's log-sum-exp (to merge chunks later).
+
+    The CPU flash-attention kernel returns both in one fused pass; where it
+    is missing the scores are materialised instead.
     """
-    new_max = torch.maximum(run_max, scores.amax(-1, keepdim=True))
-    rescale = torch.exp(run_max - new_max)
-    p = torch.exp(scores - new_max)
-    run_sum.mul_(rescale).add_(p.sum(-1, keepdim=True))
-    acc.mul_(rescale).add_(torch.matmul(p, v))
-    run_max.copy_(new_max)
+    fused = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if fused is not None and q.device.type == "cpu":
+        out, lse = fused(q, k, v, 0.0, False, attn_mask=mask, scale=scale)[:2]
+        return out, lse.float()
+    scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * scale + mask.float()
+    lse = torch.logsumexp(scores, dim=-1)
+    return torch.matmul(torch.exp(scores - lse[..., None]), v.float()).to(q.dtype), lse
+
+
+# upstream: vllm/v1/attention/ops/merge_attn_states.py:9 — merge_attn_states()
+def merge_chunk(acc: torch.Tensor, lse: torch.Tensor, part: torch.Tensor, part_lse: torch.Tensor) -> None:
+    """Fold one chunk's output ``[..., q, D]`` and log-sum-exp ``[..., q]`` into the running pair, in place.
+
+    Each side is weighted by ``exp(its lse - merged lse)``, so the result
+    equals one softmax over every chunk seen so far.
+    """
+    # TODO: merged = logaddexp(lse, part_lse)
+    # TODO: rescale the running output by exp(lse - merged), add the part times exp(part_lse - merged), in place
+    # TODO: store merged as the new lse
+    raise NotImplementedError("lab: implement merge_chunk")
 
 
 def paged_attention_reference(
