@@ -20,11 +20,12 @@ def run(config: Config, fmt: str) -> int:
         sys.stdout.write(json.dumps(body, indent=1) + "\n")
         return 0
     from rich.table import Table
+    from rich.text import Text
 
     from annotator.commands.output import stdout
 
     table = Table("setting", "value", "from", box=None, pad_edge=False)
     for key, value, origin in rows:
-        table.add_row(key, value, origin)
+        table.add_row(Text(key), Text(value), Text(origin))  # Text: "[tool.annotate]" is no markup
     stdout().print(table)
     return 0
