@@ -91,7 +91,7 @@ def _report(config: Config, target: Path, docs: list[Path], tree_note: str, the_
         except InputError:
             continue
     console = stdout()
-    console.print(f"wrote {target.name}: {len(docs)} documents, {count} anchors; tree: {tree_note}")
-    console.print(f"pinned {the_pin.package} {the_pin.version} ({the_pin.sdist}, sha256 {the_pin.sha256[:12]}…)")
+    console.print(f"wrote {target.name}: {len(docs)} documents, {count} anchors; tree: {tree_note}", markup=False)
+    console.print(f"pinned {the_pin.package} {the_pin.version} ({the_pin.sdist}, sha256 {the_pin.sha256[:12]}…)", markup=False)
     nxt = "annotate verify" if config.upstream_dir.is_dir() else "annotate fetch && annotate verify"
     console.print(f"next: {nxt}", markup=False)
