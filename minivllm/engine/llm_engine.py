@@ -43,7 +43,9 @@ class LLMEngine:
             model, config.cache, config.seed, config.lora, config.scheduler, config.enforce_eager
         )
         cache = config.cache
-        kv_manager = KVCacheManager(cache.num_blocks, cache.block_size, cache.enable_prefix_caching)
+        kv_manager = KVCacheManager(
+            cache.num_blocks, cache.block_size, cache.enable_prefix_caching, config.model.sliding_window
+        )
         self.structured_output_manager = StructuredOutputManager(self.tokenizer, config.model.vocab_size)
         max_loras = config.lora.max_loras if config.lora else 0
         self.scheduler = Scheduler(config.scheduler, kv_manager, self.structured_output_manager, max_loras)

@@ -178,3 +178,26 @@ def test_copy_on_write_refused_when_pool_is_empty() -> None:
     assert mgr.block_pool.get_num_free_blocks() == 0
     assert mgr.allocate_slots(child, 1) is None
     assert mgr.get_block_ids("c") == mgr.get_block_ids("p") and mgr.pending_copies == []
+
+
+def test_sliding_window_frees_blocks_no_query_can_see() -> None:
+    """Window 6, blocks of 4: once the first new token is at 13, blocks 0-1 (tokens 0-7) are freed and nulled."""
+    from minivllm.core.kv_cache_manager import KVCacheManager as Manager
+    from minivllm.request import Request as Req
+    from minivllm.sampling_params import SamplingParams as Params
+
+    mgr = Manager(16, 4, enable_caching=False, sliding_window=6)
+    req = Req("w", list(range(1, 13)), Params(max_tokens=20))
+    assert mgr.allocate_slots(req, 12) is not None
+    req.num_computed_tokens = 12
+    free_before = mgr.block_pool.get_num_free_blocks()
+    req.append_output_token_ids((5,))
+    assert mgr.allocate_slots(req, 1) is not None  # first new token at 12: keys > 6 visible, block 0 dead
+    assert mgr.get_block_ids("w")[0] == 0 and mgr.get_block_ids("w")[1] != 0
+    req.num_computed_tokens = 13
+    req.append_output_token_ids((6,))
+    mgr.allocate_slots(req, 1)  # first new token at 13: keys > 7 visible, blocks 0-1 dead
+    assert mgr.get_block_ids("w")[:2] == [0, 0]
+    assert mgr.block_pool.get_num_free_blocks() == free_before + 2 - 1  # blocks 0 and 1 freed; block 3 taken for tokens 12-15
+    mgr.free(req)
+    assert mgr.block_pool.get_num_free_blocks() == 15

@@ -54,3 +54,15 @@ def test_windowed_checkpoint_matches_transformers(mistral_dir: Path) -> None:
     llm = LLM(mistral_dir, block_size=4, num_kv_blocks=40, max_model_len=96, max_num_batched_tokens=12, max_num_seqs=6)
     outs = llm.generate(prompts, SamplingParams(temperature=0, max_tokens=20))
     assert [list(o.outputs[0].token_ids) for o in outs] == want
+    assert llm.llm_engine.scheduler.kv_cache_manager.sliding_window == WINDOW
+
+
+def test_window_frees_blocks_so_a_small_pool_needs_no_preemption(mistral_dir: Path) -> None:
+    """A pool too small for the sequences' full length runs them unpreempted: dead blocks are freed."""
+    prompts = _prompts()[:2]
+    want = _hf(mistral_dir, prompts, 40, WINDOW)
+    llm = LLM(mistral_dir, block_size=4, num_kv_blocks=25, max_model_len=96, max_num_batched_tokens=64, max_num_seqs=2)
+    outs = llm.generate(prompts, SamplingParams(temperature=0, max_tokens=40))
+    assert [list(o.outputs[0].token_ids) for o in outs] == want
+    assert sum(o.metrics.num_preemptions for o in outs) == 0
+    assert sum(-(-(len(p) + 40) // 4) for p in prompts) > 24  # without freeing they would not fit together

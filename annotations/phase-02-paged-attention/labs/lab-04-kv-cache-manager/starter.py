@@ -26,12 +26,17 @@ class KVCacheManager:
         num_blocks: Physical blocks in the pool (the null block included).
         block_size: Tokens per block.
         enable_caching: Whether to reuse blocks across requests (prefix caching).
+        sliding_window: The model's attention window in tokens, or None: blocks
+            that have slid out of every future query's window are freed.
     """
 
     # upstream: vllm/v1/core/kv_cache_manager.py:111 — KVCacheManager.__init__()
-    def __init__(self, num_blocks: int, block_size: int, enable_caching: bool = True) -> None:
+    def __init__(
+        self, num_blocks: int, block_size: int, enable_caching: bool = True, sliding_window: int | None = None
+    ) -> None:
         self.block_size = block_size
         self.enable_caching = enable_caching
+        self.sliding_window = sliding_window
         self.block_pool = BlockPool(num_blocks, enable_caching)
         self.req_to_blocks: dict[str, list[KVCacheBlock]] = {}
         self.num_cached_block: dict[str, int] = {}
@@ -90,6 +95,25 @@ class KVCacheManager:
         # TODO: not enough: return None with NOTHING changed; else touch the hits, take new blocks, extend the table
         # TODO: with caching on, register the blocks that are now full (cache_blocks)
         raise NotImplementedError("lab: implement KVCacheManager.allocate_slots")
+
+    # upstream: vllm/v1/core/single_type_kv_cache_manager.py:420 — SingleTypeKVCacheManager.remove_skipped_blocks()
+    def remove_skipped_blocks(self, request: Request, first_new_pos: int) -> None:
+        """With a sliding window, free the blocks no query from ``first_new_pos`` on can see.
+
+        A query at position ``p`` sees keys above ``p - window``, so every block
+        lying wholly before ``first_new_pos - window + 1`` is dead for this
+        request: it becomes the null block in the table (attention masks those
+        positions anyway) and goes back to the pool — still cached, so another
+        request sharing the prefix can hit it until it is evicted.
+        """
+        blocks = self.req_to_blocks.get(request.request_id)
+        if self.sliding_window is None or not blocks:
+            return
+        dead = max(0, first_new_pos - self.sliding_window + 1) // self.block_size
+        freed = [b for b in blocks[:dead] if not b.is_null]
+        if freed:
+            blocks[:dead] = [self.block_pool.null_block] * dead
+            self.block_pool.free_blocks(reversed(freed))
 
     def _shared_write_block(self, blocks: Sequence[KVCacheBlock], first_pos: int, num_new: int) -> int | None:
         """Index of a block another request also holds that this step would write into.
