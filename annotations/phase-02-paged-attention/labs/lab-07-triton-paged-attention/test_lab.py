@@ -19,18 +19,7 @@ if not torch.cuda.is_available():
 from annotator.labs import load_impl  # noqa: E402
 from minivllm.kernels.reference import paged_attention_ref, write_kv_ref  # noqa: E402
 
-
-def _interpreted(module):
-    """Triton decides interpret-or-compile when a kernel is decorated: a module imported earlier in
-    this process (another test module collected first) is decorated again under the interpreter."""
-    if torch.cuda.is_available() or "Interpreted" in type(module._paged_attention_kernel).__name__:
-        return module
-    import importlib
-
-    return importlib.reload(module)
-
-
-impl = _interpreted(load_impl(__file__))
+impl = load_impl(__file__)
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 
 
