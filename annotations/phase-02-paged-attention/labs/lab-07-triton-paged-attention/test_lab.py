@@ -26,6 +26,7 @@ DEV = "cuda" if torch.cuda.is_available() else "cpu"
 def paged_case(rng: random.Random, heads: int, kv_heads: int, dim: int, bs: int, qlens: list[int],
                cached: list[int], dtype: torch.dtype = torch.float32) -> dict:
     """A NaN-poisoned cache whose requests own scrambled blocks, with their cached context filled in."""
+    torch.manual_seed(rng.randrange(2**31))  # the same tensors whatever ran before in this process
     ctx = [c + q for c, q in zip(cached, qlens)]
     need = [-(-c // bs) for c in ctx]
     blocks = sum(need) + 5
@@ -81,6 +82,12 @@ def test_prefill_chunks_after_cached_context_are_causal():
 def test_group_that_is_not_a_power_of_two_and_long_prefill():
     """Three query heads per KV head, head_dim 24 (padded to 32), a prompt longer than a tile."""
     check_attention(paged_case(random.Random(3), 6, 2, 24, 4, [70, 2], [0, 31]), 1e-5)
+
+
+def test_running_max_rises_in_a_later_key_tile():
+    """Contexts of three or four 64-key tiles: where a later tile raises a row's running max, the
+    partial sums of the earlier tiles must be rescaled (most rows here see that happen)."""
+    check_attention(paged_case(random.Random(7), 4, 2, 16, 8, [1, 1, 40], [150, 200, 120]), 1e-5)
 
 
 def test_sliding_window_hides_old_keys():
