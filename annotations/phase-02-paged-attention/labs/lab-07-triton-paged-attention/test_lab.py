@@ -85,8 +85,7 @@ def test_group_that_is_not_a_power_of_two_and_long_prefill():
 
 
 def test_running_max_rises_in_a_later_key_tile():
-    """Contexts of three or four 64-key tiles: where a later tile raises a row's running max, the
-    partial sums of the earlier tiles must be rescaled (most rows here see that happen)."""
+    """Contexts of 3-4 key tiles: when a later tile raises a row's max, earlier sums are rescaled."""
     check_attention(paged_case(random.Random(7), 4, 2, 16, 8, [1, 1, 40], [150, 200, 120]), 1e-5)
 
 
