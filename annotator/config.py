@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from annotator.errors import ConfigError
@@ -207,7 +207,7 @@ def load(start: Path | None = None, *, upstream: Path | None = None) -> Config:
         cfg = from_table(path.parent, table, source=path, label=label)
     if upstream is not None:
         origins = dict(cfg.origins) | {"upstream_dir": "--upstream"}
-        cfg = _replace(cfg, upstream_dir=upstream.resolve(), origins=tuple(origins.items()))
+        cfg = replace(cfg, upstream_dir=upstream.resolve(), origins=tuple(origins.items()))
     return cfg
 
 
@@ -261,12 +261,6 @@ def from_table(root: Path, table: dict, *, source: Path | None = None, label: st
     )
 
 
-def _replace(cfg: Config, **changes) -> Config:
-    from dataclasses import replace
-
-    return replace(cfg, **changes)
-
-
 def _str(table: dict, key: str, default: str | None, where: str) -> str | None:
     value = table.get(key, default)
     if value is not None and not isinstance(value, str):
@@ -290,7 +284,7 @@ def settings(cfg: Config) -> list[tuple[str, str, str]]:
             return "(none)"
         return str(value)
 
-    rows = [
+    return [
         ("config file", show(cfg.source) if cfg.source else "(none: zero-config)", "discovery"),
         ("root", str(cfg.root), cfg.origin("root")),
         ("upstream_dir", str(cfg.upstream_dir), cfg.origin("upstream_dir")),
@@ -303,4 +297,3 @@ def settings(cfg: Config) -> list[tuple[str, str, str]]:
         ("site.site_dir", cfg.site.site_dir, cfg.origin("site")),
         ("cache_dir", str(cfg.cache_dir), "ANNOTATE_CACHE_DIR" if os.environ.get("ANNOTATE_CACHE_DIR") else "platformdirs"),
     ]
-    return rows

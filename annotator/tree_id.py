@@ -33,11 +33,16 @@ def identify_tree(path: Path, package: str | None = None) -> TreeIdentity:
         raise TreeMissingError(
             f"{path}: no such directory; create it with `annotate fetch` (or `annotate init`)"
         )
-    if (path / ".git").exists():
+    if is_checkout(path):
         found = _from_git(path, package)
         if found is not None:
             return found
     return _from_sdist(path, package)
+
+
+def is_checkout(path: Path) -> bool:
+    """A tree the user cloned with git: its history is theirs, so nothing of ours ever replaces it."""
+    return (path / ".git").exists()
 
 
 def commits_match(a: str, b: str) -> bool:

@@ -2,8 +2,9 @@
 
 Steps, in order: fetch the pinned tree if needed, regenerate the pin page, verify every anchor,
 write MAP.md, build the site. Without a configured pin (or with upstream/ a git clone) there is
-nothing to fetch, and without a pin page nothing to regenerate: those steps are left out. Every step runs even when an earlier one finds broken anchors, so
-one run shows everything; the exit code is the worst step's.
+nothing to fetch, and without a pin page nothing to regenerate: those steps are left out. Every
+step runs even when an earlier one finds broken anchors, so one run shows everything; the exit
+code is the worst step's.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ def run(config: Config, strict: bool = True) -> int:
     """Run the pipeline; returns 0, 1 (broken anchors) or 2 (an error stopped a step)."""
     from annotator.commands import fetch, mapcmd, pinpage, site, verify
 
-    console = stdout()
     from annotator.commands.upstream import configured_pin
+    from annotator.tree_id import is_checkout
 
+    console = stdout()
     pinned = configured_pin(config) is not None
-    cloned = (config.upstream_dir / ".git").exists()
+    cloned = is_checkout(config.upstream_dir)
     steps = [
         *([("fetch", lambda: fetch.run(config))] if pinned and not cloned else []),
         *([("pin page", lambda: pinpage.run(config))] if pinned and config.pin_page else []),

@@ -12,12 +12,10 @@ from pathlib import Path
 
 from annotator import fetch
 from annotator.commands.output import progress_bar, stdout
-from annotator.commands.upstream import checked_tree, configured_pin, describe
+from annotator.commands.upstream import DEFAULT_PACKAGE, checked_tree, configured_pin, describe
 from annotator.config import Config
 from annotator.errors import ConfigError
-from annotator.tree_id import identify_tree
-
-DEFAULT_PACKAGE = "vllm"
+from annotator.tree_id import identify_tree, is_checkout
 
 
 def run(
@@ -29,7 +27,7 @@ def run(
         raise ConfigError(
             f"{config.pin_file}: pins {the_pin.package}, not {package}; drop --package or change the pin"
         )
-    if (config.upstream_dir / ".git").exists():
+    if is_checkout(config.upstream_dir):
         return _checkout(config)
     started = time.perf_counter()
     with progress_bar() as update:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from annotator import atomic, fetch, pin
 from annotator.commands.output import stdout
+from annotator.commands.upstream import DEFAULT_PACKAGE
 from annotator.config import CONFIG_FILES, Config, zero_config
 from annotator.errors import ConfigError
 from annotator.tree_id import identify_tree
-
-DEFAULT_PACKAGE = "vllm"
 
 
 def run(config: Config, package: str | None, version: str | None, index_url: str | None) -> int:
@@ -81,11 +80,11 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _report(config: Config, target: Path, docs: list[Path], tree_note: str, the_pin: pin.Pin) -> None:
-    from annotator.anchors import iter_documents, scan_file
+    from annotator.anchors import scan_file
     from annotator.errors import InputError
 
     count = 0
-    for path in iter_documents(docs):
+    for path in docs:
         try:
             count += len(scan_file(path))
         except InputError:

@@ -19,11 +19,13 @@ from pathlib import Path
 
 from annotator import fetch, pin
 from annotator.commands.output import progress_bar, stdout
-from annotator.commands.upstream import configured_pin, describe
+from annotator.commands.upstream import describe, pinned_tree
 from annotator.config import Config
 from annotator.errors import TreeMissingError
 from annotator.fetch import Release
 from annotator.rebase import REBASE_STATUSES, Location, Rebased, TreeView
+from annotator.records import TreeIdentity
+from annotator.tree_id import is_checkout
 
 MAX_DIFF_LINES = 120  # per piece of code; a rewritten 7,000-line class is summarised, not dumped
 
@@ -39,14 +41,13 @@ def run(
     from annotator.rebase import commit, pin_for
     from annotator.rebase.successors import MIN_CONFIDENCE
 
-    the_pin, identity = _pinned(config)
-    checkout = is_checkout(identity)
+    the_pin, identity, configured = _pinned(config)
+    checkout = is_checkout(config.upstream_dir)
     started = time.perf_counter()
     with progress_bar(fmt == "text") as update:
         release, new_root, trees = _target(config, the_pin, to, via, update)
         chain = (trees, MIN_CONFIDENCE if min_confidence is None else min_confidence)
         old, new, records, changes, scanned = _map(config, paths, the_pin, release, new_root, update, dry_run, chain)
-    configured = configured_pin(config) is not None
     if not dry_run:
         commit(
             changes,
@@ -74,11 +75,6 @@ def run(
     return 1 if any(r.status in ("missing", "removed") for r in records) else 0
 
 
-def is_checkout(identity) -> bool:
-    """A tree the user cloned with git: rebase moves the documents and the pin, never the clone."""
-    return identity.source.endswith(".git")
-
-
 def checkout_command(config: Config, version: str) -> str:
     """The one git command that moves a cloned upstream to the release the documents now cite."""
     where = config.upstream_dir
@@ -89,12 +85,11 @@ def checkout_command(config: Config, version: str) -> str:
     return f"git -C {where.as_posix()} fetch --tags && git -C {where.as_posix()} checkout v{version}"
 
 
-def _pinned(config: Config):
-    """The pin (configured, or the tree's own identity) and the identity of upstream/."""
-    from annotator.commands.upstream import checked_tree, configured_pin
-
-    _, identity = checked_tree(config)
-    the_pin = configured_pin(config)
+def _pinned(config: Config) -> tuple[pin.Pin, TreeIdentity, bool]:
+    """The pin (configured, or the tree's own identity), the identity of upstream/, and whether a
+    pin is configured (only then does rebase move one)."""
+    _, identity, the_pin = pinned_tree(config)
+    configured = the_pin is not None
     if the_pin is None:
         if not (identity.package and identity.version):
             raise TreeMissingError(
@@ -102,9 +97,9 @@ def _pinned(config: Config):
                 "tag the checkout or run `annotate init --version V`"
             )
         the_pin = pin.Pin(identity.package, identity.version, identity.commit or "", "", "0" * 64)
-    elif not is_checkout(identity):
+    elif not is_checkout(config.upstream_dir):
         _check_pinned_tree(config, the_pin)
-    return the_pin, identity
+    return the_pin, identity, configured
 
 
 def _map(

@@ -15,6 +15,8 @@ from annotator.errors import ConfigError, TreeMissingError
 from annotator.records import TreeIdentity
 from annotator.tree_id import commits_match, identify_tree
 
+DEFAULT_PACKAGE = "vllm"  # what a repository that pins nothing is taken to cite
+
 
 def configured_pin(config: Config) -> pin.Pin | None:
     """The pin, or None when the repository configures none.
@@ -46,7 +48,13 @@ def require_tree(config: Config, tree: Path | None = None) -> Path:
 
 
 def checked_tree(config: Config, tree: Path | None = None) -> tuple[Path, TreeIdentity]:
-    """The tree and its identity, refusing a configured pin that names another release.
+    """The tree and its identity, refusing a configured pin that names another release."""
+    where, identity, _ = pinned_tree(config, tree)
+    return where, identity
+
+
+def pinned_tree(config: Config, tree: Path | None = None) -> tuple[Path, TreeIdentity, pin.Pin | None]:
+    """The tree, its identity and the configured pin (read once), checked against each other.
 
     Raises:
         TreeMissingError: the tree is not there.
@@ -57,7 +65,7 @@ def checked_tree(config: Config, tree: Path | None = None) -> tuple[Path, TreeId
     identity = identify_tree(where, the_pin.package if the_pin else None)
     if the_pin is not None:
         _check_agrees(config, the_pin, identity)
-    return where, identity
+    return where, identity, the_pin
 
 
 def describe(identity: TreeIdentity, tree: Path) -> str:

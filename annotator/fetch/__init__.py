@@ -20,7 +20,7 @@ from annotator.fetch.net import Limits, one_line, open_url
 from annotator.fetch.simple import Release, list_sdists, normalise
 from annotator.fetch.archive import unpack
 from annotator.pin import Pin
-from annotator.tree_id import commits_match, identify_tree
+from annotator.tree_id import commits_match, identify_tree, is_checkout
 
 __all__ = [
     "MARKER", "Limits", "Release", "check_commit", "configured_index_url", "download",
@@ -193,7 +193,7 @@ def _install(sdist: Path, pin: Pin, dest: Path, progress: Progress, limits: Limi
     is deleted only after the new one is in place, so a failure at any step leaves ``dest`` as it was.
     A git checkout is never replaced: it is the user's, with history fetch cannot re-create.
     """
-    if (dest / ".git").exists():
+    if is_checkout(dest):
         raise FetchError(f"{dest}: is a git checkout; fetch never replaces one (move it with git)")
     with atomic.staging_dir(dest.parent, f".{dest.name}-staging-") as staging:
         tree = staging / "tree"

@@ -73,6 +73,11 @@ class Course:
     deep_dive: Path
     cheatsheet: Path
 
+    def fix_rotted_anchor(self) -> None:
+        """Point the deep dive's broken citation at a line inside its symbol, as an author would."""
+        text = self.deep_dive.read_text().replace("pool.py:2 — BlockPool", "pool.py:8 — BlockPool")
+        self.deep_dive.write_text(text)
+
 
 def git(cwd: Path, *args: str) -> str:
     """Run git quietly with a fixed identity; returns stdout."""

@@ -43,8 +43,7 @@ def test_verify_step_annotates_and_writes_the_job_summary(course, tmp_path):
 
 def test_fetch_step_materialises_a_pinned_tree_then_verify_passes(course, tmp_path):
     """With a pin and no tree, the fetch step materialises it; a fixed course then verifies clean."""
-    fixed = course.deep_dive.read_text().replace("pool.py:2 — BlockPool", "pool.py:8 — BlockPool")
-    course.deep_dive.write_text(fixed)
+    course.fix_rotted_anchor()
     subprocess.run(["annotate", "init"], cwd=course.root, check=True, capture_output=True)
     steps, summary = _steps(), tmp_path / "summary.md"
     assert "nothing to fetch" in _run(steps["Materialise the pinned tree"], course, summary).stdout

@@ -56,14 +56,9 @@ def test_missing_tree_is_one_line_saying_how_to_make_it(course, capsys):
     assert str(course.upstream) in err and "annotate init" in err and "annotate fetch" in err
 
 
-def _fix_rotted_anchor(course) -> None:
-    text = course.deep_dive.read_text().replace("pool.py:2 — BlockPool", "pool.py:8 — BlockPool")
-    course.deep_dive.write_text(text)
-
-
 def test_rebase_rewrites_documents_byte_exactly_and_keeps_the_clone(course, capsys):
     """rebase --to 0.2.0 moves every anchor down six lines, leaves the git clone alone, says how to move it."""
-    _fix_rotted_anchor(course)
+    course.fix_rotted_anchor()
     before_deep, before_cheat = course.deep_dive.read_bytes(), course.cheatsheet.read_bytes()
     assert main(["rebase", "--to", "0.2.0"]) == 0
     out = capsys.readouterr().out
@@ -78,7 +73,7 @@ def test_rebase_rewrites_documents_byte_exactly_and_keeps_the_clone(course, caps
 
 def test_init_writes_a_config_that_verify_then_uses(course, capsys):
     """init pins the clone's release from the index; a second verify reads annotate.toml."""
-    _fix_rotted_anchor(course)
+    course.fix_rotted_anchor()
     assert main(["init"]) == 0
     out = capsys.readouterr().out
     text = (course.root / "annotate.toml").read_text()

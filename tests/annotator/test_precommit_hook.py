@@ -37,8 +37,7 @@ def test_hook_fails_on_the_rotted_anchor_then_passes(course, tmp_path):
     first = _try_repo(course, home)
     assert first.returncode == 1, first.stdout + first.stderr
     assert "wrong-line" in first.stdout and "01-deep-dive.md" in first.stdout
-    fixed = course.deep_dive.read_text().replace("pool.py:2 — BlockPool", "pool.py:8 — BlockPool")
-    course.deep_dive.write_text(fixed)
+    course.fix_rotted_anchor()
     _git(course.root, "add", "src")
     second = _try_repo(course, home)
     assert second.returncode == 0, second.stdout + second.stderr
