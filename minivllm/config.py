@@ -72,7 +72,7 @@ class ModelConfig:
             attention_bias=cfg.get("attention_bias", False),
             mlp_bias=cfg.get("mlp_bias", False),
             eos_token_id=eos[0] if isinstance(eos, list) else eos,
-            sliding_window=sliding_window(cfg),
+            sliding_window=cfg.get("sliding_window"),
         )
 
     @classmethod
@@ -131,11 +131,6 @@ def check_supported(cfg: dict) -> None:
 def rope_parameters(cfg: dict) -> dict:
     """The RoPE settings, from ``rope_parameters`` (transformers 5) or ``rope_scaling`` (older)."""
     return cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
-
-
-def sliding_window(cfg: dict) -> int | None:
-    """Attention window in tokens (a query sees keys less than this far back), or None."""
-    return cfg.get("sliding_window")
 
 
 # upstream: vllm/config/cache.py:42 — CacheConfig

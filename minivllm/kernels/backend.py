@@ -61,29 +61,6 @@ class TritonAttention(nn.Module):
         )
 
 
-def paged_attention_varlen(
-    q: torch.Tensor,
-    kv_cache: torch.Tensor,
-    query_start_loc: torch.Tensor,
-    seq_lens: torch.Tensor,
-    block_table: torch.Tensor,
-    scale: float,
-    sliding_window: int | None,
-    max_query_len: int,
-    max_seq_len: int,
-) -> torch.Tensor:
-    """The Triton kernel behind ``minivllm.attention.paged_attention``'s metadata (its CUDA branch).
-
-    ``max_seq_len`` is not needed: the kernel reads every context length from ``seq_lens``.
-    """
-    from minivllm.kernels.paged_attention import paged_attention
-
-    del max_seq_len
-    return paged_attention(
-        q, kv_cache, block_table, query_start_loc, seq_lens, max_query_len, scale, sliding_window=sliding_window
-    )
-
-
 def use_triton_attention(model: nn.Module, head_dim: int, sliding_window: int | None = None) -> int:
     """Swap every ``Attention`` submodule of ``model`` for a ``TritonAttention``; return how many."""
     from minivllm.attention import Attention

@@ -169,7 +169,7 @@ class ModelRunner:
         """Triton attention, persistent buffers and (unless eager) the decode graphs."""
         self.model.to(self.device)  # buffers the LoRA wrappers created on the host
         cfg = self.model.config
-        use_triton_attention(self.model, cfg.head_dim, getattr(cfg, "sliding_window", None))
+        use_triton_attention(self.model, cfg.head_dim, cfg.sliding_window)
         max_reqs = min(sched.max_num_seqs, sched.max_num_batched_tokens)
         width = cdiv(sched.max_model_len, self.block_size) + 1
         self.buffers = InputBuffers(

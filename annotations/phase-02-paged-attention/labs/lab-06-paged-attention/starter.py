@@ -269,11 +269,11 @@ def paged_attention(
     step's keys must already be in the cache.
     """
     if q.is_cuda:
-        from minivllm.kernels.backend import paged_attention_varlen as kernel
+        from minivllm.kernels.paged_attention import paged_attention as kernel
 
         return kernel(
-            q, kv_cache, md.query_start_loc, md.seq_lens, md.block_table, scale,
-            sliding_window, md.max_query_len, md.max_seq_len,
+            q, kv_cache, md.block_table, md.query_start_loc, md.seq_lens, md.max_query_len, scale,
+            sliding_window=sliding_window,
         )  # fmt: skip
     out = torch.empty_like(q)
     for plan in md.plans(kv_cache.shape[3], sliding_window):
