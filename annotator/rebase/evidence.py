@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from annotator.rebase.names import tokens
@@ -19,7 +19,6 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 _CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _STRING = re.compile(r"""(['"])([^'"\n]{4,}?)\1""")
 _NOISE = frozenset(keyword.kwlist) | {"self", "cls", "None", "True", "False", "int", "str", "list", "dict"}
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +96,9 @@ def noisy_or(strengths: dict[str, float]) -> float:
     return 1.0 - miss
 
 
-def with_changes(c: Candidate, **changes) -> Candidate:
-    """A copy of ``c`` with some fields changed."""
-    return replace(c, **changes)
+def kind_kept(old: Symbol, new: Symbol) -> bool:
+    """A class that became a function of the same name (a factory left behind) is not the same thing."""
+    return (old.kind == "class") == (new.kind == "class")
 
 
 def common_tail(a: str, b: str) -> int:
@@ -120,8 +119,6 @@ def related(a: Candidate, b: Candidate) -> bool:
     """Two candidates that are one thing: one nested in the other, or an alias and its target."""
     return a.path == b.path and (a.symbol.qualname.startswith(b.symbol.qualname + ".")
                                  or b.symbol.qualname.startswith(a.symbol.qualname + "."))
-
-
 
 
 def body_of(text: str, own_name: str, summary: str) -> Body:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from difflib import SequenceMatcher
 
 from annotator.rebase.evidence import (
@@ -28,13 +29,13 @@ from annotator.rebase.evidence import (
     body_of,
     common_tail,
     jaccard,
+    kind_kept,
     leaf,
     name_similarity,
     noisy_or,
     package_of,
     parent,
     related,
-    with_changes,
 )
 from annotator.rebase.names import NameTable, same_side
 from annotator.rebase.tree import TreeView
@@ -120,12 +121,12 @@ class SuccessorFinder:
     def rank(self, path: str, sym: Symbol) -> list[Candidate]:
         """Every candidate found for ``sym``, best first."""
         found: dict[tuple[str, Symbol], list[str]] = {}
-        for p, s, why in self._gather(path, sym):
-            if (s.kind == "class") == (sym.kind == "class"):
+        home = self._class_home(path, sym)
+        for p, s, why in self._gather(path, sym, home):
+            if kind_kept(sym, s):
                 found.setdefault((p, s), []).append(why)
         old_body = self._body(self.old, path, sym)
         callers = self._callers(path, sym)
-        home = self._class_home(path, sym)
         home_dir = home[0].rpartition("/")[0] + "/" if home and home[0] != path else None
         scored = [self._score(path, sym, old_body, callers, p, s, why, home_dir)
                   for (p, s), why in found.items() if same_side(path, p)]
@@ -150,16 +151,15 @@ class SuccessorFinder:
                         continue
                     boosted = 1 - (1 - out[id(home)].score) * (1 - WEIGHTS["callers"] * shim.reach)
                     why = f"{shim.symbol.qualname} forwards to it"
-                    out[id(home)] = with_changes(out[id(home)], score=boosted, evidence=(*out[id(home)].evidence, why))
-                    out[id(shim)] = with_changes(out[id(shim)], score=out[id(shim)].score * 0.5,
-                                             evidence=(*shim.evidence, f"only forwards to {home.symbol.qualname}"))
+                    out[id(home)] = replace(out[id(home)], score=boosted, evidence=(*out[id(home)].evidence, why))
+                    out[id(shim)] = replace(out[id(shim)], score=out[id(shim)].score * 0.5,
+                                        evidence=(*shim.evidence, f"only forwards to {home.symbol.qualname}"))
         return list(out.values())
 
     # -- candidates ---------------------------------------------------------------------------
 
-    def _gather(self, path: str, sym: Symbol):
+    def _gather(self, path: str, sym: Symbol, home: tuple[str, Symbol] | None):
         name = leaf(sym.qualname)
-        home = self._class_home(path, sym)
         for alias in self.new_names.aliases(name):
             if self._binds(alias, path, sym, home):
                 for p, s in self._defined(leaf(alias.target)):
@@ -301,5 +301,3 @@ class SuccessorFinder:
         if tail >= 2:
             return min(0.75, 0.25 * tail)
         return 0.25 if p.rpartition("/")[0] == path.rpartition("/")[0] else 0.0
-
-

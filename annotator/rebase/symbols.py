@@ -18,6 +18,7 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from annotator.rebase.align import normalise
+from annotator.rebase.evidence import kind_kept, leaf
 from annotator.rebase.names import NameTable, same_side
 from annotator.rebase.successors import MIN_CONFIDENCE, SuccessorFinder, Verdict
 from annotator.rebase.tree import TreeView
@@ -102,10 +103,6 @@ def _matcher(a: list[str], b: list[str]) -> SequenceMatcher:
     return SequenceMatcher(None, a, b, autojunk=False)
 
 
-def _short(qualname: str) -> str:
-    return qualname.rpartition(".")[2]
-
-
 class SymbolLocator:
     """Runs the evidence chain between two trees, remembering answers (anchors repeat symbols).
 
@@ -137,16 +134,16 @@ class SymbolLocator:
 
     def _locate(self, path: str, sym: Symbol) -> SymbolMatch:
         body = self.old.symbol_lines(path, sym)
-        same = [s for s in self._named(path, sym.qualname) if _kind_kept(sym, s)]
+        same = [s for s in self._named(path, sym.qualname) if kind_kept(sym, s)]
         if same:
             best, _ = self._best(body, sym, [(path, s) for s in same])
             return SymbolMatch(path, best, "same", 1.0)
         elsewhere = [
             (p, s)
-            for p in self.names[1].definers(_short(sym.qualname))
+            for p in self.names[1].definers(leaf(sym.qualname))
             if p != path and same_side(path, p)
             for s in self._named(p, sym.qualname)
-            if _kind_kept(sym, s)
+            if kind_kept(sym, s)
         ]
         if len({p for p, _ in elsewhere}) == 1:
             (p, s), _ = self._best_pair(body, sym, elsewhere)
@@ -174,12 +171,7 @@ class SymbolLocator:
 
     def _score(self, body: list[str], sym: Symbol, path: str, cand: Symbol) -> float:
         lines = self.new.symbol_lines(path, cand)
-        return similarity(body, lines, _short(sym.qualname), _short(cand.qualname))
-
-
-def _kind_kept(old: Symbol, new: Symbol) -> bool:
-    """A class that became a function of the same name (a factory left behind) is not the same thing."""
-    return (old.kind == "class") == (new.kind == "class")
+        return similarity(body, lines, leaf(sym.qualname), leaf(cand.qualname))
 
 
 def _from_verdict(v: Verdict) -> SymbolMatch:
@@ -191,5 +183,3 @@ def _from_verdict(v: Verdict) -> SymbolMatch:
     evidence = v.best.evidence + tuple(f"also: {o}" for o in others)
     listed = others if v.how == "split" else cands
     return SymbolMatch(v.best.path, v.best.symbol, v.how, v.best.score, listed, evidence, v.note)  # type: ignore[arg-type]
-
-
