@@ -72,9 +72,11 @@ class Journal:
 
     def to_json(self) -> dict:
         """Plain JSON: paths as strings."""
-        files = [{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(f).items()} for f in self.files]
-        tree = None if self.tree is None else {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.tree).items()}
-        return {"state": self.state, "summary": self.summary, "files": files, "tree": tree}
+        def plain(record) -> dict:
+            return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(record).items()}
+
+        tree = None if self.tree is None else plain(self.tree)
+        return {"state": self.state, "summary": self.summary, "files": [plain(f) for f in self.files], "tree": tree}
 
     @classmethod
     def from_json(cls, data: dict) -> Journal:

@@ -112,10 +112,10 @@ def entry(r: Rebased, old: TreeView, new: TreeView, shown: dict[tuple, str] | No
     if diff and shown is not None:
         shown[key] = f"{r.anchor.doc}:{r.anchor.doc_line}"
     if diff:
-        shown = diff[:MAX_DIFF_LINES]
-        lines += ["", "```diff", *shown, "```"]
-        if len(diff) > len(shown):
-            lines.append(f"… {len(diff) - len(shown)} more diff lines")
+        head = diff[:MAX_DIFF_LINES]
+        lines += ["", "```diff", *head, "```"]
+        if len(diff) > len(head):
+            lines.append(f"… {len(diff) - len(head)} more diff lines")
     return lines + [""]
 
 

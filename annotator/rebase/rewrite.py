@@ -125,7 +125,7 @@ def label_edit(rec: Rebased, line: str) -> Edit | None:
     taken = [span for span in (a.line_span, a.path_span) if span is not None]
     start = a.doc_col - 1
     for lo, hi in ((start, start + len(a.text)), (0, len(line))):
-        hits = [m for m in re.finditer(rf"(?<![\w.]){re.escape(old_name)}(?![\w])", line[lo:hi])]
+        hits = list(re.finditer(rf"(?<![\w.]){re.escape(old_name)}(?![\w])", line[lo:hi]))
         if len(hits) == 1:
             s, e = lo + hits[0].start(), lo + hits[0].end()
             if all(e <= ts or s >= te for ts, te in taken):
