@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from annotator.anchors.markdown import scan_markdown
 from annotator.anchors.python import scan_python
+from annotator.config import walk_files
 from annotator.errors import InputError
 from annotator.records import Anchor
 
@@ -124,16 +125,7 @@ def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path
         if path.is_file():
             found.add(path)
         elif path.is_dir():
-            found.update(_walk(path, skip))
+            found.update(p for p in walk_files(path, skip) if p.suffix in DOC_SUFFIXES)
         else:
             raise InputError(f"{path}: no such file or directory")
     return sorted(found)
-
-
-def _walk(top: Path, skip: set[Path]) -> list[Path]:
-    """Documents under ``top``: the configured walk (iterative, no symlinked folders), by suffix."""
-    from annotator.config import walk_files
-
-    return [p for p in walk_files(top, skip) if p.suffix in DOC_SUFFIXES]
-
-

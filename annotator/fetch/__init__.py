@@ -136,6 +136,7 @@ def check_commit(tree: Path, commit: str, package: str = "vllm", version: str | 
     what is compared. A pin naming a commit the sdist does not record is refused.
     """
     ident = identify_tree(tree, package)
+    where = ident.source.partition("/")[2] or ident.source  # the record, relative to the tree
     if commit:
         if ident.commit is None:
             raise FetchError(
@@ -143,10 +144,8 @@ def check_commit(tree: Path, commit: str, package: str = "vllm", version: str | 
                 "(set commit = \"\" in the pin for a package without one)"
             )
         if not commits_match(ident.commit, commit):
-            where = ident.source.partition("/")[2] or ident.source
             raise FetchError(f"{where}: commit {ident.commit} does not match the pin's {commit}")
     if version and ident.version and not _same_version(ident.version, version):
-        where = ident.source.partition("/")[2] or ident.source
         raise FetchError(f"{where}: version {ident.version} does not match the pin's {version}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 import networkx as nx
 
 from annotator import graphs
+from annotator.graphs.stored import tree_call_graph
 from annotator.index import SymbolIndex
 from annotator.records import FileIndex
 from annotator.render.model import FileFacts, Ref
@@ -25,8 +26,6 @@ def facts_for(index: SymbolIndex, paths: Iterable[str]) -> dict[str, FileFacts]:
         return {}
     files = index.load_all()
     imports = graphs.import_graph(files, externals=False)
-    from annotator.graphs.stored import tree_call_graph
-
     calls = tree_call_graph(index).graph
     return slice_graphs(files, wanted, imports, calls)
 
