@@ -71,6 +71,7 @@ class KeyChunk:
     num_tiles: int
     block_ids: torch.Tensor
     bias: torch.Tensor
+    _masks: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -310,9 +311,15 @@ def attend_tiles(
 
 
 def _group_mask(chunk: KeyChunk, group: int, dtype: torch.dtype) -> torch.Tensor:
-    """The chunk's ``[tiles, 1, q_tile, C]`` bias as ``[1, tiles, group * q_tile, C]`` (one row per query head)."""
-    n, _, q_tile, width = chunk.bias.shape
-    return chunk.bias.expand(n, group, q_tile, width).reshape(1, n, group * q_tile, width).to(dtype)
+    """The chunk's ``[tiles, 1, q_tile, C]`` bias as ``[1, tiles, group * q_tile, C]`` (one row per query head).
+
+    Built on first use and reused by every layer of the step, like the plans.
+    """
+    key = (group, dtype)
+    if key not in chunk._masks:
+        n, _, q_tile, width = chunk.bias.shape
+        chunk._masks[key] = chunk.bias.expand(n, group, q_tile, width).reshape(1, n, group * q_tile, width).to(dtype)
+    return chunk._masks[key]
 
 
 def attend_chunk(
