@@ -211,10 +211,7 @@ def _outcome(dry_run: bool, release: Release | None, the_pin: pin.Pin, changes: 
 
 
 def _loc(loc: Location | None) -> str:
-    if loc is None:
-        return "—"
-    end = f"-{loc.line_end}" if loc.line_end is not None else ""
-    return f"{loc.path}:{loc.line}{end}"
+    return "—" if loc is None else loc.place()
 
 
 def _print_text(records: list[Rebased], old: TreeView, new: TreeView, summary: str) -> None:

@@ -30,6 +30,11 @@ class Location:
         """The ``old``/``new`` object of the rebase JSON record."""
         return {"path": self.path, "line": self.line, "line_end": self.line_end, "label": self.label}
 
+    def place(self) -> str:
+        """``path:line`` or ``path:line-end``, as the text report and the review report show it."""
+        end = f"-{self.line_end}" if self.line_end is not None else ""
+        return f"{self.path}:{self.line}{end}"
+
 
 @dataclass(frozen=True, slots=True)
 class Span:

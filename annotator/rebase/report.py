@@ -120,8 +120,7 @@ def entry(r: Rebased, old: TreeView, new: TreeView, shown: dict[tuple, str] | No
 
 
 def _loc(loc: Location) -> str:
-    end = f"-{loc.line_end}" if loc.line_end is not None else ""
-    return f"{loc.path}:{loc.line}{end}" + (f" — {loc.label}" if loc.label else "")
+    return loc.place() + (f" — {loc.label}" if loc.label else "")
 
 
 def _md(text: str) -> str:
