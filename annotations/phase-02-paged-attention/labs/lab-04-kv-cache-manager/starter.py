@@ -110,10 +110,14 @@ class KVCacheManager:
         if self.sliding_window is None or not blocks:
             return
         dead = max(0, first_new_pos - self.sliding_window + 1) // self.block_size
-        freed = [b for b in blocks[:dead] if not b.is_null]
+        freed = []
+        for i in range(min(dead, len(blocks)) - 1, -1, -1):
+            if blocks[i].is_null:
+                break  # this one and all before it were freed at an earlier step
+            freed.append(blocks[i])
+            blocks[i] = self.block_pool.null_block
         if freed:
-            blocks[:dead] = [self.block_pool.null_block] * dead
-            self.block_pool.free_blocks(reversed(freed))
+            self.block_pool.free_blocks(freed)
 
     def _shared_write_block(self, blocks: Sequence[KVCacheBlock], first_pos: int, num_new: int) -> int | None:
         """Index of a block another request also holds that this step would write into.
