@@ -76,13 +76,17 @@ class Config:
 
         wanted = pathspec.PathSpec.from_lines("gitignore", [_anchored(p) for p in self.docs])
         unwanted = pathspec.PathSpec.from_lines("gitignore", [_anchored(p) for p in self.exclude])
-        skip = {self.upstream_dir.resolve(), (self.root / self.site.site_dir).resolve()}
+        skip = self.not_documents()
         found = []
         for path in walk_files(self.root, skip):
             rel = path.relative_to(self.root).as_posix()
             if wanted.match_file(rel) and not unwanted.match_file(rel):
                 found.append(path)
         return sorted(found)
+
+    def not_documents(self) -> set[Path]:
+        """The folders a document walk never enters: the cited tree and the built site."""
+        return {self.upstream_dir.resolve(), (self.root / self.site.site_dir).resolve()}
 
     def origin(self, key: str) -> str:
         """Where ``key`` came from: a file and table, an option, or ``default``."""

@@ -119,7 +119,7 @@ def iter_documents(paths: list[Path], config: Config | None = None) -> list[Path
         return config.doc_paths()
     skip: set[Path] = set()
     if config is not None:
-        skip = {config.upstream_dir.resolve(), (config.root / config.site.site_dir).resolve()}
+        skip = config.not_documents()
     found: set[Path] = set()
     for path in paths:
         if path.is_file():
