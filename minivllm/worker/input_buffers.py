@@ -52,8 +52,6 @@ class InputBuffers:
 
     def __init__(self, max_tokens: int, max_reqs: int, max_blocks: int, block_size: int, device: torch.device) -> None:
         self.block_size = block_size
-        self.max_tokens = max_tokens
-        self.max_reqs = max_reqs
         self.input_ids = _Staged(max_tokens, torch.int64, device)
         self.positions = _Staged(max_tokens, torch.int64, device)
         self.slot_mapping = _Staged(max_tokens, torch.int64, device)
@@ -62,6 +60,7 @@ class InputBuffers:
         self.table = np.zeros((max_reqs, max_blocks), dtype=np.int32)
         pin = device.type == "cuda"
         self.table_stage = torch.zeros(max_reqs, max_blocks, dtype=torch.int32, pin_memory=pin)
+        self.table_stage_np = self.table_stage.numpy()
         self.table_dev = torch.zeros(max_reqs, max_blocks, dtype=torch.int32, device=device)
         self.rows: dict[str, int] = {}
         self.written: dict[str, int] = {}
@@ -136,7 +135,7 @@ class InputBuffers:
         self.slot_mapping.np[total:n_tok] = -1
         self.cu_seqlens.np[batch + 1 : n_req + 1] = total
         self.seq_lens.np[batch:n_req] = 0
-        self.table_stage.numpy()[:batch] = self.table[rows]
+        self.table_stage_np[:batch] = self.table[rows]
         self.table_dev[:batch].copy_(self.table_stage[:batch], non_blocking=True)
         md = PagedMetadata(
             slot_mapping=self.slot_mapping.upload(n_tok),
