@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from annotator.errors import ConfigError
@@ -86,8 +86,8 @@ def build_map(
     for path in sorted(files):
         sub = subsystem_of(path, subsystems)
         if sub is not None:
-            row = _row(files[path], roles, imports, callers.get(path, Counter()))
-            rows[sub].append(replace(row, unresolved=calls.unresolved_in.get(path, 0)))
+            rows[sub].append(_row(files[path], roles, imports, callers.get(path, Counter()),
+                                  calls.unresolved_in.get(path, 0)))
     links: Counter[tuple[str, str]] = Counter()
     for src, dst in imports.edges:
         a = subsystem_of(imports.nodes[src].get("path") or "", subsystems)
@@ -98,7 +98,9 @@ def build_map(
     return MapData(subsystems, {s: tuple(r) for s, r in rows.items()}, dict(links), missing)
 
 
-def _row(fi: FileIndex, roles: Mapping[str, str], imports, callers: Counter) -> FileRow:
+def _row(
+    fi: FileIndex, roles: Mapping[str, str], imports, callers: Counter, unresolved: int
+) -> FileRow:
     if fi.summary:
         role, source = fi.summary, "docstring"
     elif fi.path in roles:
@@ -119,7 +121,7 @@ def _row(fi: FileIndex, roles: Mapping[str, str], imports, callers: Counter) -> 
     ranked = sorted(importers, key=lambda m: (not _same_top(m, home), -weight[m], m))
     top_callers = sorted(callers, key=lambda c: (not _same_top(c, home), -callers[c], c))
     return FileRow(fi.path, role, source, len(importers), tuple(ranked[:TOP]),
-                   len(callers), tuple(top_callers[:TOP]))
+                   len(callers), tuple(top_callers[:TOP]), unresolved)
 
 
 def _same_top(dotted: str, home: str) -> bool:

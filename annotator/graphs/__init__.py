@@ -156,16 +156,7 @@ class CallGraph:
 
         ``internal_only`` drops builtins and names outside the tree, as keys and as callees.
         """
-        g = self.graph
-
-        def keep(node: str) -> bool:
-            return not (internal_only and g.nodes[node].get("external"))
-
-        return {
-            n: sorted(t for t in g.successors(n) if keep(t))
-            for n in sorted(g.nodes)
-            if under(n, root) and keep(n)
-        }
+        return adjacency(self.graph, root, internal=internal_only)
 
 
 def call_graph(files: Mapping[str, FileIndex], flows: Mapping[str, bytes]) -> CallGraph:

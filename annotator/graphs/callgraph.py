@@ -135,10 +135,9 @@ def _graph(p: Program, edges: dict[tuple[str, str], list[int]], callers: set[int
     graph = nx.DiGraph()
     for gid, sc in enumerate(p.scopes):
         if sc.kind in ("function", "lambda") or gid in callers:
-            graph.add_node(sc.fqn, path=sc.path, line=sc.line, caller=gid in callers,
-                           external=False)
+            graph.add_node(sc.fqn, path=sc.path, line=sc.line, external=False)
     for (a, b), lines in sorted(edges.items()):
         if b not in graph:
-            graph.add_node(b, external=True, caller=False)
+            graph.add_node(b, external=True)
         graph.add_edge(a, b, lines=sorted(lines))
     return graph

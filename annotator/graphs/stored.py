@@ -8,6 +8,7 @@ compute it. Any edit to the tree or to the analysis gives a new key; the old res
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 import networkx as nx
@@ -33,10 +34,17 @@ def tree_call_graph(index: SymbolIndex) -> CallGraph:
     return calls
 
 
-def _key(files) -> str:
+@lru_cache(maxsize=1)
+def _analysis_hash():
+    """sha256 state over every module of the analysis, read once per process (they cannot change)."""
     h = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):  # every module of the analysis
+    for source in sorted(Path(__file__).parent.glob("*.py")):
         h.update(source.read_bytes())
+    return h
+
+
+def _key(files) -> str:
+    h = _analysis_hash().copy()
     for path, fi in sorted(files.items()):
         h.update(f"{path}\0{fi.module}\0{fi.digest}\n".encode())
     return h.hexdigest()[:32]
@@ -45,7 +53,7 @@ def _key(files) -> str:
 def encode(calls: CallGraph) -> tuple:
     """Plain tuples (marshal-able) holding everything :func:`decode` needs."""
     g = calls.graph
-    nodes = tuple((n, d.get("path"), d.get("line", 0), bool(d.get("caller")), bool(d.get("external")))
+    nodes = tuple((n, d.get("path"), d.get("line", 0), bool(d.get("external")))
                   for n, d in g.nodes(data=True))
     edges = tuple((a, b, tuple(d["lines"])) for a, b, d in g.edges(data=True))
     ambiguous = {c: {t: tuple(v) for t, v in m.items()} for c, m in calls.ambiguous.items()}
@@ -57,8 +65,8 @@ def encode(calls: CallGraph) -> tuple:
 def decode(stored: tuple) -> CallGraph:
     nodes, edges, sites, resolved, external, unresolved, ambiguous, counts, unresolved_in = stored
     graph = nx.DiGraph()
-    for name, path, line, caller, ext in nodes:
-        attrs = {"caller": caller, "external": ext}
+    for name, path, line, ext in nodes:
+        attrs = {"external": ext}
         if not ext:
             attrs.update(path=path, line=line)
         graph.add_node(name, **attrs)

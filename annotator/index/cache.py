@@ -40,16 +40,14 @@ def cache_tag() -> str:
 
     It folds in the schema, the Python version (marshal's format), the source of the extractor
     and the size of the compiled grammar, so a fix to :mod:`annotator.index.parse` or a new
-    tree-sitter-python never serves stale results. Cheap: two stats and one small read.
+    tree-sitter-python never serves stale results. Cheap: two stats and three small reads.
     """
     import tree_sitter_python
 
-    from annotator.index import parse as index_parse
+    from annotator.index import flow as index_flow, flow_expr, parse as index_parse
 
-    from annotator.index import flow as index_flow, flow_expr
-
-    h = hashlib.sha256(Path(index_parse.__file__).read_bytes())
-    for module in (index_flow, flow_expr):
+    h = hashlib.sha256()
+    for module in (index_parse, index_flow, flow_expr):  # the extractors of entries and flows
         h.update(Path(module.__file__).read_bytes())
     grammar = Path(tree_sitter_python.__file__).parent
     for lib in sorted(grammar.glob("_binding*")):
@@ -110,7 +108,6 @@ class Cache:
             atomic.write_bytes(path or self.pack_path, marshal.dumps(pack), fsync=False)
         except OSError:
             pass
-
 
     def result_path(self, name: str, key: str) -> Path:
         """Where a result derived from the whole tree (``name``, content ``key``) is kept."""

@@ -37,17 +37,9 @@ class Expressions:
             return ("T", self.expr(node, scope))
         return _OPAQUE
 
-
     def target(self, node, scope: int) -> tuple:
-        if isinstance(node, ast.Name):
-            return ("N", node.id)
-        if isinstance(node, ast.Attribute):
-            return ("A", self.expr(node.value, scope), node.attr)
-        if isinstance(node, ast.Subscript):
-            obj = self.expr(node.value, scope)
-            key = _const_key(node.slice)
-            self.expr(node.slice, scope)
-            return ("K", obj, key) if key is not None else ("S", obj)
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            return self.expr(node, scope)  # a stored-to name, attribute or item reads the same
         if isinstance(node, (ast.Tuple, ast.List)):
             star = next((i for i, e in enumerate(node.elts) if isinstance(e, ast.Starred)), -1)
             parts = tuple(self.target(e.value if isinstance(e, ast.Starred) else e, scope)
