@@ -142,10 +142,8 @@ class ClassFacts:
             for c in self.mro(cls):
                 ext = next((b[1] for b in self._bases(c) if b[0] == "e"), None)
                 if ext is not None:
-                    self._ext[cls] = ext.removeprefix("builtins.") if ext == "builtins.object" else ext
+                    self._ext[cls] = None if ext in ("builtins.object", "object") else ext
                     break
-            if self._ext[cls] == "object":
-                self._ext[cls] = None
         return self._ext[cls]
 
     def lookup(self, cls: int, attr: str, after: int | None = None) -> int | None:

@@ -12,7 +12,6 @@ from annotator.graphs.values import CALL, ELEM, NEXT, SLOT, UNK, Site
 class Invocation:
     """Call semantics over the solver's nodes (``self`` is the :class:`Solver`)."""
 
-
     def call(self, v: int, val: tuple, site: Site) -> None:
         tag, p = val[0], self.p
         if site.implicit == "raise" and tag != "c":
